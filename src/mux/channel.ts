@@ -1,0 +1,202 @@
+/**
+ * One channel of a Mux: a bidirectional exchange (a request and its response, a one-way
+ * message, a stream). Pure: it queues bytes and frames; the Mux schedules them.
+ *
+ * State, per HTTP/2's stream states, from this side's point of view:
+ *
+ *   open ──(we end)──▶ local-closed ──(they end)──▶ closed
+ *     └──(they end)──▶ remote-closed ──(we end)──┘
+ *   any ──(reset, either side, or session close)──▶ closed
+ */
+import { sbError } from '../errors.ts'
+import type { Frame } from '../wire/frame.ts'
+
+export type ChannelState = 'open' | 'local-closed' | 'remote-closed' | 'closed'
+
+/** What the layer above sees happen on a channel. Set with `channel.bind()` synchronously. */
+export interface ChannelHandler {
+  /** Body bytes from the peer (a view into a record: copy to keep past this call). */
+  onData(data: Uint8Array, fin: boolean): void
+  /** The peer ended its direction with a status (0 = ok) and detail bytes. */
+  onEnd(status: number, detail: Uint8Array): void
+  /** The channel was aborted: by a peer RESET, a GOAWAY above it, or the session closing. */
+  onReset(code: number): void
+  /** The send queue fell below its high-water mark after a write returned false. */
+  onWritable(): void
+}
+
+/** Header fields of an OPEN, as the layer above supplies or receives them. */
+export interface OpenHeader {
+  kind: number
+  method: number
+  messageId: number
+  oneWay?: boolean
+  deadlineMs?: number | undefined
+  trace?: Uint8Array | undefined
+  totalSize?: number | undefined
+}
+
+const noopHandler: ChannelHandler = {
+  onData() {},
+  onEnd() {},
+  onReset() {},
+  onWritable() {},
+}
+
+/** Internal hooks the Mux gives each channel. */
+export interface ChannelHost {
+  schedule(ch: Channel): void
+  control(frame: Frame): void
+  returnCredit(ch: Channel, bytes: number): void
+  closed(ch: Channel): void
+  /** The channel's queue fell below high water after a refused write; report after the drain. */
+  writable(ch: Channel): void
+}
+
+export class Channel {
+  readonly id: number
+  readonly header: OpenHeader
+  readonly local: boolean
+  state: ChannelState = 'open'
+  handler: ChannelHandler = noopHandler
+
+  /** Bytes we may still send on this channel (peer's grant). */
+  sendCredit: number
+  /** Bytes the peer may still send us before we grant more. */
+  recvRemaining: number
+  /** True until the OPEN frame has been scheduled (local channels only). */
+  needsOpen: boolean
+
+  /** Queued outbound body bytes, oldest first; `queueHead` is the read offset into the first. */
+  readonly queue: Uint8Array[] = []
+  queueHead = 0
+  queuedBytes = 0
+  /** Received bytes consumed by the layer above and not yet granted back to the peer. */
+  creditOwed = 0
+  /** True while the channel sits in the scheduler's ready list. */
+  scheduled = false
+  /** After the queue drains: send FIN (status ok) or END with a status. */
+  pendingEnd: { status: number; detail: Uint8Array } | undefined
+  private wantWritable = false
+  private readonly host: ChannelHost
+  private readonly highWater: number
+
+  constructor(
+    id: number,
+    header: OpenHeader,
+    local: boolean,
+    sendCredit: number,
+    recvWindow: number,
+    host: ChannelHost,
+    highWater: number,
+  ) {
+    this.id = id
+    this.header = header
+    this.local = local
+    this.sendCredit = sendCredit
+    this.recvRemaining = recvWindow
+    this.needsOpen = local
+    this.host = host
+    this.highWater = highWater
+    // One-way: the receiver's direction is closed from the start on both ends.
+    if (header.oneWay) this.state = local ? 'remote-closed' : 'local-closed'
+  }
+
+  bind(handler: ChannelHandler): void {
+    this.handler = handler
+  }
+
+  get canSend(): boolean {
+    return (this.state === 'open' || this.state === 'remote-closed') && this.pendingEnd === undefined
+  }
+
+  /**
+   * Queues body bytes (no copy: the caller must not mutate them). Returns false when the queue
+   * is above its high-water mark: wait for `onWritable` before writing more.
+   */
+  write(data: Uint8Array, fin = false): boolean {
+    if (!this.canSend) throw sbError('SESSION_CLOSED', `channel ${this.id} can no longer send`)
+    if (data.length > 0) {
+      this.queue.push(data)
+      this.queuedBytes += data.length
+    }
+    if (fin) this.pendingEnd = { status: 0, detail: new Uint8Array(0) }
+    this.host.schedule(this)
+    const ok = this.queuedBytes < this.highWater
+    if (!ok) this.wantWritable = true
+    return ok
+  }
+
+  /** Ends our direction with a status after queued bytes are sent (0 = ok, same as FIN). */
+  end(status = 0, detail: Uint8Array = new Uint8Array(0)): void {
+    if (!this.canSend) return
+    this.pendingEnd = { status, detail }
+    this.host.schedule(this)
+  }
+
+  /** Aborts both directions at once: queued bytes are dropped and the peer gets RESET. */
+  reset(code: number): void {
+    if (this.state === 'closed') return
+    if (!this.needsOpen) this.host.control({ type: 'reset', channel: this.id, code })
+    this.dropQueue()
+    this.close()
+  }
+
+  /** The layer above consumed `bytes` of received body: the peer may send that much more. */
+  consume(bytes: number): void {
+    if (bytes > 0) this.host.returnCredit(this, bytes)
+  }
+
+  /** Takes up to `max` queued bytes as one slice (the scheduler's chunk). */
+  takeChunk(max: number): Uint8Array {
+    const first = this.queue[0]
+    if (first === undefined || max <= 0) return new Uint8Array(0)
+    const available = first.length - this.queueHead
+    let out: Uint8Array
+    if (available <= max) {
+      out = this.queueHead === 0 ? first : first.subarray(this.queueHead)
+      this.queue.shift()
+      this.queueHead = 0
+    } else {
+      out = first.subarray(this.queueHead, this.queueHead + max)
+      this.queueHead += max
+    }
+    this.queuedBytes -= out.length
+    this.sendCredit -= out.length
+    if (this.wantWritable && this.queuedBytes < this.highWater) {
+      this.wantWritable = false
+      this.host.writable(this)
+    }
+    return out
+  }
+
+  /** Marks our direction ended (the scheduler sent FIN or END). */
+  sentEnd(): void {
+    this.pendingEnd = undefined
+    this.state = this.state === 'remote-closed' ? 'closed' : 'local-closed'
+    if (this.state === 'closed') this.close()
+  }
+
+  /** Marks the peer's direction ended. */
+  receivedEnd(): void {
+    if (this.state === 'open') this.state = 'remote-closed'
+    else if (this.state === 'local-closed') this.close()
+  }
+
+  /** Removes the channel from its Mux. Idempotent. */
+  close(): void {
+    if (this.removed) return
+    this.removed = true
+    this.state = 'closed'
+    this.host.closed(this)
+  }
+
+  dropQueue(): void {
+    this.queue.length = 0
+    this.queueHead = 0
+    this.queuedBytes = 0
+    this.pendingEnd = undefined
+  }
+
+  private removed = false
+}

@@ -1,0 +1,513 @@
+/**
+ * The multiplexer core, without I/O (STYLE.md practice 1): frames and `now` in, frames out.
+ *
+ * - Channels opened by either side (dialer odd ids, listener even ids).
+ * - Credit-based flow control per channel and per connection, counted in body bytes.
+ * - A round-robin scheduler that sends at most one chunk of a channel before moving to the
+ *   next, so a small message never waits behind a big one; control frames go first.
+ * - GOAWAY with the last processed channel, RESET with a reason code, liveness (liveness.ts).
+ *
+ * The driver (session/) calls `receive` with decoded frames, `drain` when it can write, and
+ * `tick` from its one coarse timer.
+ */
+import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import type { Frame } from '../wire/frame.ts'
+import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
+import type { MuxLimits } from './limits.ts'
+import { Liveness } from './liveness.ts'
+
+export type MuxState = 'open' | 'draining' | 'closed'
+
+export interface MuxEvents {
+  /** The peer opened a channel. Bind a handler synchronously; its first bytes follow at once. */
+  onChannel(ch: Channel): void
+  /** The peer interned a name in its table. */
+  onName(id: number, name: string): void
+  /** The peer sent GOAWAY: local channels above `lastChannel` were already reset with GOING_AWAY. */
+  onGoaway(lastChannel: number, code: ErrorCode): void
+  /** New frames wait to be sent: the driver should schedule a drain. */
+  onFlush(): void
+  /** The mux hit a fatal condition: flush what is queued (a GOAWAY), then close the connection. */
+  onFatal(err: SwitchboardError): void
+}
+
+export interface MuxOptions {
+  role: 'dialer' | 'listener'
+  /** Our receive limits (announced in our hello). */
+  local: MuxLimits
+  /** The peer's receive limits (from its hello). */
+  remote: MuxLimits
+  now: number
+}
+
+export interface MuxStats {
+  openChannels: number
+  /** Body bytes accepted from the layer above and not yet framed. */
+  queuedBytes: number
+  /** Our remaining send credit on the connection. */
+  sendCredit: number
+  /** Bytes the peer may still send us on the connection before we grant more. */
+  recvCredit: number
+}
+
+const MAX_WINDOW = 2 ** 31 - 1
+
+export class Mux implements ChannelHost {
+  state: MuxState = 'open'
+  private readonly events: MuxEvents
+  private readonly local: MuxLimits
+  private remote: MuxLimits
+  private readonly role: 'dialer' | 'listener'
+  private readonly channels = new Map<number, Channel>()
+  private nextLocalId: number
+  private lastRemoteId = 0
+  private localOpen = 0
+  private remoteOpen = 0
+  private readonly waitingToOpen: Channel[] = []
+  private ready: Channel[] = []
+  private readonly connBlocked = new Set<Channel>()
+  private readonly writableNow: Channel[] = []
+  private controlQueue: Frame[] = []
+  private connSendCredit: number
+  private connRecvRemaining: number
+  private connCreditOwed = 0
+  private goawaySent: number | undefined
+  private goawayReceived: number | undefined
+  private readonly liveness: Liveness
+  private pingCounter = 0
+
+  constructor(options: MuxOptions, events: MuxEvents) {
+    this.events = events
+    this.role = options.role
+    this.local = options.local
+    this.remote = options.remote
+    this.nextLocalId = options.role === 'dialer' ? 1 : 2
+    this.connSendCredit = options.remote.connectionWindow
+    this.connRecvRemaining = options.local.connectionWindow
+    this.liveness = new Liveness(options.now, options.local.keepaliveMs, options.remote.keepaliveMs)
+  }
+
+  /** How often the driver should call tick(), ms. */
+  get tickEveryMs(): number {
+    return this.liveness.checkEveryMs
+  }
+
+  /** True when new channels may be opened from this side. */
+  get canOpen(): boolean {
+    return this.state === 'open' && this.goawayReceived === undefined
+  }
+
+  // ---- opening channels -------------------------------------------------------------------
+
+  /** Opens a channel; its OPEN frame leaves with the first chunk written (or empty). */
+  open(header: OpenHeader): Channel {
+    if (this.state === 'closed') throw sbError('SESSION_CLOSED')
+    if (!this.canOpen) throw sbError('GOING_AWAY', 'session is going away; open on a new connection')
+    const id = this.nextLocalId
+    this.nextLocalId += 2
+    const ch = new Channel(
+      id,
+      header,
+      true,
+      this.remote.channelWindow,
+      this.local.channelWindow,
+      this,
+      this.local.chunkBytes,
+    )
+    this.channels.set(id, ch)
+    if (this.localOpen < this.remote.maxChannels) {
+      this.localOpen++
+    } else {
+      this.waitingToOpen.push(ch)
+    }
+    return ch
+  }
+
+  // ---- ChannelHost --------------------------------------------------------------------------
+
+  schedule(ch: Channel): void {
+    if (ch.scheduled || this.state === 'closed' || this.waitingToOpen.includes(ch)) return
+    if (!this.sendable(ch)) return
+    ch.scheduled = true
+    this.ready.push(ch)
+    this.events.onFlush()
+  }
+
+  control(frame: Frame): void {
+    if (this.state === 'closed') return
+    this.controlQueue.push(frame)
+    this.events.onFlush()
+  }
+
+  returnCredit(ch: Channel, bytes: number): void {
+    this.grantConnection(bytes)
+    // No point granting a channel whose peer direction has ended.
+    if (ch.state === 'open' || ch.state === 'local-closed') {
+      ch.creditOwed += bytes
+      if (ch.creditOwed >= this.local.channelWindow / 4) {
+        ch.recvRemaining += ch.creditOwed
+        this.control({ type: 'credit', channel: ch.id, increment: ch.creditOwed })
+        ch.creditOwed = 0
+      }
+    }
+  }
+
+  closed(ch: Channel): void {
+    if (this.channels.get(ch.id) !== ch) return
+    this.channels.delete(ch.id)
+    this.connBlocked.delete(ch)
+    const waiting = this.waitingToOpen.indexOf(ch)
+    if (waiting >= 0) {
+      this.waitingToOpen.splice(waiting, 1)
+    } else if (ch.local) {
+      this.localOpen--
+      const next = this.waitingToOpen.shift()
+      if (next !== undefined) {
+        this.localOpen++
+        this.schedule(next)
+      }
+    } else {
+      this.remoteOpen--
+    }
+  }
+
+  writable(ch: Channel): void {
+    this.writableNow.push(ch)
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  private sendable(ch: Channel): boolean {
+    if (ch.state === 'closed' || ch.state === 'local-closed') return false
+    if (ch.needsOpen) return true
+    if (ch.queuedBytes > 0) return ch.sendCredit > 0 && this.connSendCredit > 0
+    return ch.pendingEnd !== undefined
+  }
+
+  /** True when drain() would return frames. */
+  get hasOutput(): boolean {
+    return this.controlQueue.length > 0 || this.ready.length > 0
+  }
+
+  /**
+   * Takes the frames to send now: all control frames, then round-robin chunks until about
+   * `budget` body bytes. Body views reference the caller's buffers (no copy).
+   */
+  drain(now: number, budget: number): Frame[] {
+    const out = this.controlQueue
+    this.controlQueue = []
+    let used = 0
+    const chunk = Math.min(this.local.chunkBytes, this.remote.chunkBytes)
+    while (used < budget && this.ready.length > 0) {
+      const ch = this.ready.shift()!
+      ch.scheduled = false
+      if (ch.state === 'closed') continue
+      const frame = this.nextFrame(ch, chunk)
+      if (frame !== undefined) {
+        out.push(frame)
+        used += frame.type === 'open' || frame.type === 'data' ? frame.data.length + 16 : 16
+      }
+      if (this.sendable(ch)) {
+        ch.scheduled = true
+        this.ready.push(ch)
+      } else if (ch.queuedBytes > 0 && ch.sendCredit > 0 && this.connSendCredit === 0) {
+        this.connBlocked.add(ch)
+      }
+    }
+    if (out.length > 0) this.liveness.sent(now)
+    if (this.writableNow.length > 0) {
+      const list = this.writableNow.splice(0)
+      for (const ch of list) if (ch.state !== 'closed') ch.handler.onWritable()
+    }
+    return out
+  }
+
+  private nextFrame(ch: Channel, chunk: number): Frame | undefined {
+    const max = Math.min(chunk, ch.sendCredit, this.connSendCredit)
+    if (ch.needsOpen) {
+      ch.needsOpen = false
+      const data = ch.takeChunk(max)
+      this.connSendCredit -= data.length
+      const fin = ch.queuedBytes === 0 && ch.pendingEnd?.status === 0
+      const h = ch.header
+      const frame: Frame = {
+        type: 'open',
+        channel: ch.id,
+        fin,
+        oneWay: h.oneWay === true,
+        kind: h.kind,
+        method: h.method,
+        messageId: h.messageId,
+        deadlineMs: h.deadlineMs,
+        trace: h.trace,
+        totalSize: h.totalSize,
+        data,
+      }
+      if (fin) ch.sentEnd()
+      return frame
+    }
+    if (ch.queuedBytes > 0) {
+      if (max <= 0) return undefined
+      const data = ch.takeChunk(max)
+      this.connSendCredit -= data.length
+      const fin = ch.queuedBytes === 0 && ch.pendingEnd?.status === 0
+      if (fin) ch.sentEnd()
+      return { type: 'data', channel: ch.id, fin, data }
+    }
+    const end = ch.pendingEnd
+    if (end === undefined) return undefined
+    ch.sentEnd()
+    if (end.status === 0) return { type: 'data', channel: ch.id, fin: true, data: new Uint8Array(0) }
+    return { type: 'end', channel: ch.id, status: end.status, detail: end.detail }
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------
+
+  /** Bytes arrived from the peer (call before `receive`, with the record's arrival time). */
+  noteReceived(now: number): void {
+    this.liveness.received(now)
+  }
+
+  /** Processes one frame from the peer. A protocol violation fails the mux (onFatal). */
+  receive(frame: Frame, now: number): void {
+    if (this.state === 'closed') return
+    try {
+      this.dispatch(frame, now)
+    } catch (err) {
+      if (err instanceof SwitchboardError) this.fail(err)
+      else throw err
+    }
+  }
+
+  private dispatch(frame: Frame, now: number): void {
+    if (frame.type !== 'ping' && frame.type !== 'pong') this.liveness.receivedWork()
+    switch (frame.type) {
+      case 'open':
+        return this.receiveOpen(frame.channel, frame, frame.data, frame.fin)
+      case 'data': {
+        const ch = this.receivingChannel(frame.channel, frame.data.length)
+        if (ch === undefined) return
+        this.takeRecvCredit(ch, frame.data.length)
+        ch.handler.onData(frame.data, frame.fin)
+        if (frame.fin) ch.receivedEnd()
+        return
+      }
+      case 'end': {
+        const ch = this.receivingChannel(frame.channel, 0)
+        if (ch === undefined) return
+        ch.handler.onEnd(frame.status, frame.detail)
+        ch.receivedEnd()
+        return
+      }
+      case 'reset': {
+        const ch = this.channels.get(frame.channel)
+        if (ch === undefined) return // crossed with our own reset or end: harmless
+        ch.dropQueue()
+        ch.close()
+        ch.handler.onReset(frame.code)
+        return
+      }
+      case 'credit':
+        return this.receiveCredit(frame.channel, frame.increment)
+      case 'ping': {
+        const flood = this.liveness.pingReceived(now)
+        if (flood !== undefined) throw sbError(flood)
+        this.control({ type: 'pong', data: frame.data.slice() })
+        return
+      }
+      case 'pong':
+        return
+      case 'goaway':
+        return this.receiveGoaway(frame.lastChannel, codeFromWire(frame.code))
+      case 'settings':
+        if (!frame.ack) this.control({ type: 'settings', ack: true, values: [] })
+        return
+      case 'name':
+        this.events.onName(frame.id, frame.name)
+        return
+      case 'unknown':
+        return // a newer peer's frame type: skipped, as the spec requires
+    }
+  }
+
+  private isRemoteId(id: number): boolean {
+    return (id % 2 === 1) === (this.role === 'listener')
+  }
+
+  private receiveOpen(id: number, h: OpenHeader & { oneWay: boolean }, data: Uint8Array, fin: boolean): void {
+    if (!this.isRemoteId(id)) throw sbError('PROTOCOL_ERROR', `peer opened channel ${id} with our parity`)
+    if (id <= this.lastRemoteId) throw sbError('PROTOCOL_ERROR', `channel ${id} opened out of order`)
+    this.lastRemoteId = id
+    if (data.length > this.connRecvRemaining || data.length > this.local.channelWindow) {
+      throw sbError('FLOW_CONTROL', `OPEN carries ${data.length} bytes beyond credit`)
+    }
+    const refuse = (code: ErrorCode): void => {
+      // Refused channels still used connection credit: give it back at once.
+      this.connRecvRemaining -= data.length
+      this.grantConnection(data.length)
+      this.control({ type: 'reset', channel: id, code: wireCodeOf(code) })
+    }
+    if (this.state !== 'open' || (this.goawaySent !== undefined && id > this.goawaySent))
+      return refuse('GOING_AWAY')
+    if (this.remoteOpen >= this.local.maxChannels) return refuse('CHANNEL_LIMIT')
+    const header: OpenHeader = {
+      kind: h.kind,
+      method: h.method,
+      messageId: h.messageId,
+      oneWay: h.oneWay,
+      deadlineMs: h.deadlineMs,
+      trace: h.trace,
+      totalSize: h.totalSize,
+    }
+    const ch = new Channel(
+      id,
+      header,
+      false,
+      this.remote.channelWindow,
+      this.local.channelWindow,
+      this,
+      this.local.chunkBytes,
+    )
+    this.channels.set(id, ch)
+    this.remoteOpen++
+    this.takeRecvCredit(ch, data.length)
+    this.events.onChannel(ch)
+    if (data.length > 0 || fin) ch.handler.onData(data, fin)
+    if (fin) ch.receivedEnd()
+  }
+
+  /** The channel a DATA/END is for, or undefined for a late frame on a channel we already closed. */
+  private receivingChannel(id: number, bytes: number): Channel | undefined {
+    const ch = this.channels.get(id)
+    if (ch !== undefined && (ch.state === 'open' || ch.state === 'local-closed')) return ch
+    if (ch !== undefined) throw sbError('PROTOCOL_ERROR', `frame on channel ${id} after its end`)
+    const known = this.isRemoteId(id) ? id <= this.lastRemoteId : id < this.nextLocalId
+    if (!known) throw sbError('PROTOCOL_ERROR', `frame on channel ${id}, which was never opened`)
+    // A frame that crossed our RESET: account its bytes to the connection and return them.
+    if (bytes > this.connRecvRemaining) throw sbError('FLOW_CONTROL', 'peer exceeded the connection window')
+    this.connRecvRemaining -= bytes
+    this.grantConnection(bytes)
+    return undefined
+  }
+
+  private takeRecvCredit(ch: Channel, bytes: number): void {
+    if (bytes > ch.recvRemaining) throw sbError('FLOW_CONTROL', `peer exceeded channel ${ch.id}'s window`)
+    if (bytes > this.connRecvRemaining) throw sbError('FLOW_CONTROL', 'peer exceeded the connection window')
+    ch.recvRemaining -= bytes
+    this.connRecvRemaining -= bytes
+  }
+
+  private grantConnection(bytes: number): void {
+    if (bytes === 0) return
+    this.connCreditOwed += bytes
+    if (this.connCreditOwed >= this.local.connectionWindow / 4) {
+      this.connRecvRemaining += this.connCreditOwed
+      this.control({ type: 'credit', channel: 0, increment: this.connCreditOwed })
+      this.connCreditOwed = 0
+    }
+  }
+
+  private receiveCredit(id: number, increment: number): void {
+    if (id === 0) {
+      this.connSendCredit += increment
+      if (this.connSendCredit > MAX_WINDOW) throw sbError('FLOW_CONTROL', 'connection credit overflow')
+      for (const ch of this.connBlocked) this.schedule(ch)
+      this.connBlocked.clear()
+      return
+    }
+    const ch = this.channels.get(id)
+    if (ch === undefined) return // credit for a channel that just closed
+    ch.sendCredit += increment
+    if (ch.sendCredit > MAX_WINDOW) throw sbError('FLOW_CONTROL', `channel ${id} credit overflow`)
+    this.schedule(ch)
+  }
+
+  private receiveGoaway(lastChannel: number, code: ErrorCode): void {
+    this.goawayReceived = lastChannel
+    for (const ch of [...this.channels.values()]) {
+      if (ch.local && ch.id > lastChannel) {
+        ch.dropQueue()
+        ch.close()
+        ch.handler.onReset(wireCodeOf('GOING_AWAY'))
+      }
+    }
+    this.events.onGoaway(lastChannel, code)
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** Periodic liveness check (the driver's one coarse timer). */
+  tick(now: number): void {
+    if (this.state === 'closed') return
+    const verdict = this.liveness.check(now)
+    if (verdict === 'timeout') {
+      this.fail(sbError('INACTIVITY_TIMEOUT'))
+    } else if (verdict === 'ping') {
+      const data = new Uint8Array(8)
+      new DataView(data.buffer).setUint32(4, ++this.pingCounter)
+      this.control({ type: 'ping', data })
+    }
+  }
+
+  /**
+   * Graceful shutdown: tells the peer the last channel of theirs we processed; channels up to it
+   * finish, later ones are refused. Returns false when nothing is left open.
+   */
+  goaway(code: ErrorCode = 'GOING_AWAY'): void {
+    if (this.state !== 'open') return
+    this.state = 'draining'
+    this.goawaySent = this.lastRemoteId
+    this.control({ type: 'goaway', lastChannel: this.lastRemoteId, code: wireCodeOf(code) })
+  }
+
+  /** True when no channel is open in either direction. */
+  get idle(): boolean {
+    return this.channels.size === 0
+  }
+
+  /** Fatal error detected here: queue a GOAWAY with the code, reset everything, tell the driver. */
+  private fail(err: SwitchboardError): void {
+    if (this.state === 'closed') return
+    const wire = err.wireCode === 0 ? wireCodeOf('INTERNAL') : err.wireCode
+    this.controlQueue.push({ type: 'goaway', lastChannel: this.lastRemoteId, code: wire })
+    this.closeAll(err)
+    this.events.onFatal(err)
+  }
+
+  /** Closes every channel with `err`'s code (session closing). Idempotent. */
+  closeAll(err: SwitchboardError): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    const code = err.wireCode === 0 ? wireCodeOf('CONNECTION_LOST') : err.wireCode
+    const all = [...this.channels.values()]
+    this.channels.clear()
+    this.ready = []
+    this.connBlocked.clear()
+    this.waitingToOpen.length = 0
+    this.localOpen = 0
+    this.remoteOpen = 0
+    for (const ch of all) {
+      ch.dropQueue()
+      ch.state = 'closed'
+      ch.handler.onReset(code)
+    }
+  }
+
+  /** Frames left over after closeAll (the fatal GOAWAY); the driver sends them before closing. */
+  takeFinalFrames(): Frame[] {
+    const out = this.controlQueue
+    this.controlQueue = []
+    return out
+  }
+
+  getStats(): MuxStats {
+    let queued = 0
+    for (const ch of this.channels.values()) queued += ch.queuedBytes
+    return {
+      openChannels: this.channels.size,
+      queuedBytes: queued,
+      sendCredit: this.connSendCredit,
+      recvCredit: this.connRecvRemaining,
+    }
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * The driver: binds the pure cores (hello negotiation, record packer/opener, Mux) to a transport
+ * and timers.
+ *
+ *   handshaking ──hello agreed──▶ open ──close()──▶ closing ──idle or timeout──▶ closed
+ *        │                         │                                             ▲
+ *        └──────── error / abort / transport closed ────────────────────────────┘
+ *
+ * Writes are batched: frames queued during one event-loop turn leave in one flush (setImmediate),
+ * packed into as few records as fit and handed to the transport as one writev.
+ */
+import { randomBytes } from 'node:crypto'
+import { type ErrorCode, SwitchboardError, sbError } from '../errors.ts'
+import { type Agreement, negotiate } from '../handshake/negotiate.ts'
+import { channels, debug, publish } from '../internal/diagnostics.ts'
+import type { Channel, OpenHeader } from '../mux/channel.ts'
+import { limitsFromSettings, limitsToSettings } from '../mux/limits.ts'
+import { Mux, type MuxStats } from '../mux/mux.ts'
+import { type Compressor, resolveCompressors } from '../record/compression.ts'
+import { RecordOpener } from '../record/opener.ts'
+import { RecordPacker } from '../record/packer.ts'
+import type { Transport } from '../transport/types.ts'
+import { identityCipher } from '../wire/cipher.ts'
+import { MAX_RECORD_BODY, PREAMBLE_BYTES, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
+import type { Frame } from '../wire/frame.ts'
+import {
+  decodeHello,
+  decodePreamble,
+  encodeHello,
+  encodePreamble,
+  frameHello,
+  type Hello,
+} from '../wire/hello.ts'
+import { UnitReader } from '../wire/unit-reader.ts'
+import { helloTranscriptSha256, now } from './clock-and-hash.ts'
+import { type ResolvedSessionOptions, resolveSessionOptions, type SessionOptions } from './options.ts'
+
+export type SessionState = 'handshaking' | 'open' | 'closing' | 'closed'
+
+/** What the layer above (rpc/) handles. Given at construction so no frame arrives unhandled. */
+export interface SessionHandler {
+  /** The peer opened a channel: bind a ChannelHandler synchronously. */
+  onChannel(ch: Channel): void
+  /** The peer interned a name under an id in its table. */
+  onName?(id: number, name: string): void
+  /** The peer is going away; local channels above `lastChannel` were reset with GOING_AWAY. */
+  onGoaway?(lastChannel: number, code: ErrorCode): void
+  /** The session closed; `err` is undefined for a clean close. Called exactly once. */
+  onClose?(err: SwitchboardError | undefined): void
+}
+
+export interface SessionStats extends MuxStats {
+  state: SessionState
+  /** Body bytes queued in channels plus bytes handed to the transport and not yet flushed. */
+  queuedBytes: number
+  bytesIn: number
+  bytesOut: number
+  recordsIn: number
+  recordsOut: number
+}
+
+type Allowed = Record<SessionState, readonly SessionState[]>
+const transitions: Allowed = {
+  handshaking: ['open', 'closed'],
+  open: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+}
+
+export class Session {
+  state: SessionState = 'handshaking'
+  readonly role: 'dialer' | 'listener'
+  readonly transport: Transport
+  /** Set once the hello exchange finished. */
+  agreement: Agreement | undefined
+  /** SHA-256 of both hellos (a security handshake's prologue). */
+  transcript: Uint8Array | undefined
+  readonly linkId: Uint8Array
+
+  private readonly opts: ResolvedSessionOptions
+  private readonly handler: SessionHandler
+  private readonly compressors: Map<string, Compressor>
+  private readonly localHello: Hello
+  private readonly localHelloBytes: Uint8Array
+  private readonly reader = new UnitReader()
+  private mux: Mux | undefined
+  private packer: RecordPacker | undefined
+  private opener: RecordOpener | undefined
+  private flushScheduled = false
+  private waitingDrain = false
+  private ticker: NodeJS.Timeout | undefined
+  private handshakeTimer: NodeJS.Timeout | undefined
+  private closeTimer: NodeJS.Timeout | undefined
+  private peerPreambleSeen = false
+  private goawayReceived = false
+  private bytesIn = 0
+  private closeError: SwitchboardError | undefined
+  private readonly ready: Promise<void>
+  private resolveReady!: () => void
+  private rejectReady!: (err: SwitchboardError) => void
+  private readonly closedPromise: Promise<void>
+  private resolveClosed!: () => void
+
+  private constructor(
+    transport: Transport,
+    role: 'dialer' | 'listener',
+    options: SessionOptions,
+    handler: SessionHandler,
+  ) {
+    this.transport = transport
+    this.role = role
+    this.handler = handler
+    this.opts = resolveSessionOptions(options)
+    this.compressors = resolveCompressors(this.opts.compression)
+    this.linkId = this.opts.linkId ?? new Uint8Array(randomBytes(16))
+    this.localHello = {
+      versions: [PROTOCOL_MAJOR],
+      role,
+      linkId: this.linkId,
+      codecs: this.opts.codecs,
+      compression: [...this.compressors.keys()],
+      security: ['none'],
+      limits: limitsToSettings(this.opts.limits),
+      protocols: [],
+    }
+    this.localHelloBytes = encodeHello(this.localHello)
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve
+      this.rejectReady = reject
+    })
+    this.ready.catch(() => {}) // observed through establish(); never an unhandled rejection
+    this.closedPromise = new Promise((resolve) => {
+      this.resolveClosed = resolve
+    })
+  }
+
+  /**
+   * Runs the preamble and hello exchange over `transport` and resolves with an open session, or
+   * rejects with a coded error (the transport is then closed).
+   */
+  static async establish(
+    transport: Transport,
+    role: 'dialer' | 'listener',
+    options: SessionOptions,
+    handler: SessionHandler,
+  ): Promise<Session> {
+    const session = new Session(transport, role, options, handler)
+    session.start()
+    await session.ready
+    return session
+  }
+
+  private start(): void {
+    publish(channels.connect, { role: this.role, remote: this.transport.remote })
+    this.handshakeTimer = setTimeout(
+      () => this.fail(sbError('HANDSHAKE_TIMEOUT', `no hello within ${this.opts.handshakeTimeoutMs} ms`)),
+      this.opts.handshakeTimeoutMs,
+    )
+    this.transport.bind({
+      data: (chunk) => this.onData(chunk),
+      drain: () => this.onDrain(),
+      close: (err) => this.onTransportClose(err),
+    })
+    this.transport.write([
+      encodePreamble({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR }),
+      frameHello(this.localHelloBytes),
+    ])
+  }
+
+  private transition(to: SessionState): boolean {
+    if (!transitions[this.state].includes(to)) return false
+    this.state = to
+    return true
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------
+
+  private onData(chunk: Uint8Array): void {
+    if (this.state === 'closed') return
+    this.bytesIn += chunk.length
+    this.reader.push(chunk)
+    try {
+      if (this.state === 'handshaking') this.readHandshake()
+      if (this.mux !== undefined) this.readRecords()
+    } catch (err) {
+      this.fail(asCoded(err))
+    }
+  }
+
+  private readHandshake(): void {
+    if (!this.peerPreambleSeen) {
+      const preamble = this.reader.take(PREAMBLE_BYTES)
+      if (preamble === undefined) return
+      decodePreamble(preamble)
+      this.peerPreambleSeen = true
+    }
+    const body = this.reader.takeUnit(4, this.opts.maxHelloBytes, 'HELLO_TOO_LARGE')
+    if (body === undefined) return
+    const remote = decodeHello(body)
+    const agreement = negotiate(this.localHello, remote)
+    const [dialerHello, listenerHello] =
+      this.role === 'dialer' ? [this.localHelloBytes, body] : [body, this.localHelloBytes]
+    this.transcript = helloTranscriptSha256(dialerHello, listenerHello)
+    this.agreement = agreement
+    this.openRecords(agreement, remote)
+  }
+
+  private openRecords(agreement: Agreement, remote: Hello): void {
+    clearTimeout(this.handshakeTimer)
+    const compressor = this.compressors.get(agreement.compression)
+    this.packer = new RecordPacker({
+      cipher: identityCipher,
+      compressor,
+      compressThreshold: this.opts.compressThreshold,
+    })
+    this.opener = new RecordOpener({ cipher: identityCipher, compressor })
+    const remoteLimits = limitsFromSettings(remote.limits)
+    this.mux = new Mux(
+      { role: this.role, local: this.opts.limits, remote: remoteLimits, now: now() },
+      {
+        onChannel: (ch) => this.handler.onChannel(ch),
+        onName: (id, name) => this.handler.onName?.(id, name),
+        onGoaway: (last, code) => this.onGoaway(last, code),
+        onFlush: () => this.scheduleFlush(),
+        onFatal: (err) => this.fail(err),
+      },
+    )
+    this.ticker = setInterval(() => this.mux?.tick(now()), this.mux.tickEveryMs)
+    this.ticker.unref()
+    this.transition('open')
+    publish(channels.handshake, {
+      role: this.role,
+      remote: this.transport.remote,
+      codec: agreement.codec,
+      compression: agreement.compression,
+      security: agreement.security,
+    })
+    debug('%s session open with %s (codec %s)', this.role, this.transport.remote, agreement.codec)
+    this.resolveReady()
+  }
+
+  private readRecords(): void {
+    const mux = this.mux!
+    const opener = this.opener!
+    let t = -1
+    for (;;) {
+      if (this.state === 'closed') return
+      const body = this.reader.takeUnit(2, MAX_RECORD_BODY, 'FRAME_TOO_LARGE')
+      if (body === undefined) return
+      if (t < 0) {
+        t = now()
+        mux.noteReceived(t)
+      }
+      const frames = opener.open(body)
+      for (let i = 0; i < frames.length; i++) mux.receive(frames[i]!, t)
+    }
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /** Opens a channel toward the peer. Throws GOING_AWAY / SESSION_CLOSED when it cannot. */
+  open(header: OpenHeader): Channel {
+    if (this.mux === undefined || this.state !== 'open')
+      throw sbError('SESSION_CLOSED', `session is ${this.state}`)
+    return this.mux.open(header)
+  }
+
+  /** Interns a name in our table: the peer learns it before any OPEN that uses it. */
+  sendName(id: number, name: string): void {
+    if (this.mux === undefined || this.state === 'closed') throw sbError('SESSION_CLOSED')
+    this.mux.control({ type: 'name', id, name })
+  }
+
+  /** True when new channels may be opened (not closing, no GOAWAY received). */
+  get canOpen(): boolean {
+    return this.state === 'open' && this.mux?.canOpen === true
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.waitingDrain || this.state === 'closed') return
+    this.flushScheduled = true
+    setImmediate(() => this.flush())
+  }
+
+  private flush(): void {
+    this.flushScheduled = false
+    const mux = this.mux
+    if (mux === undefined || this.state === 'closed' || this.waitingDrain) return
+    const frames = mux.drain(now(), this.opts.flushBytes)
+    if (frames.length > 0) this.writeFrames(frames)
+    if (this.state === 'closing' && mux.idle && !mux.hasOutput) {
+      this.finishClose()
+      return
+    }
+    if (mux.hasOutput) this.scheduleFlush()
+  }
+
+  private writeFrames(frames: Frame[]): void {
+    const segments = this.packer!.pack(frames)
+    if (!this.transport.write(segments)) this.waitingDrain = true
+  }
+
+  private onDrain(): void {
+    this.waitingDrain = false
+    if (this.mux?.hasOutput) this.scheduleFlush()
+  }
+
+  // ---- closing ------------------------------------------------------------------------------
+
+  private onGoaway(lastChannel: number, code: ErrorCode): void {
+    this.goawayReceived = true
+    this.handler.onGoaway?.(lastChannel, code)
+  }
+
+  /**
+   * Graceful close: GOAWAY tells the peer what we processed; open channels get `closeTimeoutMs`
+   * to finish; then the transport ends. Resolves when the transport has closed.
+   */
+  close(): Promise<void> {
+    if (this.state === 'handshaking') {
+      this.fail(sbError('SESSION_CLOSED', 'closed during the handshake'))
+    } else if (this.transition('closing')) {
+      this.mux!.goaway()
+      this.closeTimer = setTimeout(() => {
+        this.abort(
+          sbError(
+            'SESSION_CLOSED',
+            `channels still open after ${this.opts.closeTimeoutMs} ms of graceful close`,
+          ),
+        )
+      }, this.opts.closeTimeoutMs)
+      this.closeTimer.unref()
+      this.scheduleFlush()
+    }
+    return this.closedPromise
+  }
+
+  private finishClose(): void {
+    this.settle(undefined)
+    this.transport.close()
+  }
+
+  /** Immediate close: everything in flight fails with `err` (default SESSION_CLOSED). */
+  abort(err: SwitchboardError = sbError('SESSION_CLOSED')): void {
+    if (this.state === 'closed') return
+    this.settle(err)
+    this.transport.abort(err)
+  }
+
+  /** A fatal error: send what the mux queued (its GOAWAY with the code), then close. */
+  private fail(err: SwitchboardError): void {
+    if (this.state === 'closed') return
+    const final = this.mux?.takeFinalFrames() ?? []
+    this.settle(err)
+    if (final.length > 0 && this.packer !== undefined) this.writeFrames(final)
+    this.transport.close()
+  }
+
+  private onTransportClose(err: Error | undefined): void {
+    if (this.state !== 'closed' && this.goawayReceived && this.mux?.idle === true && err === undefined) {
+      this.settle(undefined) // the peer said goodbye and nothing was left open: a clean close
+    } else if (this.state !== 'closed') {
+      const cause = err === undefined ? undefined : { cause: err }
+      this.settle(sbError('CONNECTION_LOST', `connection to ${this.transport.remote} lost`, cause))
+    }
+    this.resolveClosed()
+  }
+
+  /** Moves to closed exactly once: stops timers, fails every channel, reports. */
+  private settle(err: SwitchboardError | undefined): void {
+    if (this.state === 'closed') return
+    const wasHandshaking = this.state === 'handshaking'
+    this.state = 'closed'
+    this.closeError = err
+    clearTimeout(this.handshakeTimer)
+    clearTimeout(this.closeTimer)
+    clearInterval(this.ticker)
+    this.mux?.closeAll(err ?? sbError('SESSION_CLOSED'))
+    if (wasHandshaking) this.rejectReady(err ?? sbError('SESSION_CLOSED'))
+    if (err !== undefined)
+      publish(channels.error, { role: this.role, remote: this.transport.remote, error: err })
+    publish(channels.close, { role: this.role, remote: this.transport.remote, error: err })
+    debug('%s session with %s closed%s', this.role, this.transport.remote, err ? `: ${err.code}` : '')
+    this.handler.onClose?.(err)
+  }
+
+  /** Resolves when the transport has fully closed. */
+  get closed(): Promise<void> {
+    return this.closedPromise
+  }
+
+  /** The error the session closed with, if any. */
+  get error(): SwitchboardError | undefined {
+    return this.closeError
+  }
+
+  getStats(): SessionStats {
+    const mux: MuxStats = this.mux?.getStats() ?? {
+      openChannels: 0,
+      queuedBytes: 0,
+      sendCredit: 0,
+      recvCredit: 0,
+    }
+    const closed = this.state === 'closed'
+    return {
+      ...mux,
+      openChannels: closed ? 0 : mux.openChannels,
+      state: this.state,
+      queuedBytes: closed ? 0 : mux.queuedBytes + this.transport.writableLength,
+      bytesIn: this.bytesIn,
+      bytesOut: this.packer?.stats.bytesOut ?? 0,
+      recordsIn: this.opener?.records ?? 0,
+      recordsOut: this.packer?.stats.records ?? 0,
+    }
+  }
+}
+
+function asCoded(err: unknown): SwitchboardError {
+  return err instanceof SwitchboardError
+    ? err
+    : sbError('INTERNAL', 'unexpected failure in the session', { cause: err })
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SwitchboardError } from '../../../src/errors.ts'
+import type { Channel, ChannelHandler } from '../../../src/mux/channel.ts'
+import type { SessionOptions } from '../../../src/session/options.ts'
+import { Session, type SessionHandler } from '../../../src/session/session.ts'
+import { memoryPair } from '../../../src/testing/memory-pair.ts'
+import { MessageKind } from '../../../src/wire/constants.ts'
+import { withTimeout } from '../../helpers/wait.ts'
+
+/** A listener handler that echoes every channel's body back, then ends. */
+function echoHandler(): SessionHandler {
+  return {
+    onChannel(ch: Channel) {
+      ch.bind({
+        onData(data, fin) {
+          if (data.length > 0) ch.write(data.slice())
+          ch.consume(data.length)
+          if (fin) ch.end()
+        },
+        onEnd() {},
+        onReset() {},
+        onWritable() {},
+      })
+    },
+  }
+}
+
+async function pair(
+  serverHandler: SessionHandler,
+  opts: SessionOptions = {},
+  serverOpts: SessionOptions = opts,
+): Promise<[Session, Session]> {
+  const [a, b] = memoryPair()
+  return Promise.all([
+    Session.establish(a, 'dialer', opts, { onChannel: () => {} }),
+    Session.establish(b, 'listener', serverOpts, serverHandler),
+  ])
+}
+
+/** Collects a channel's reply; resolves with the bytes or rejects on END/RESET. */
+function collect(ch: Channel): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Uint8Array[] = []
+    const handler: ChannelHandler = {
+      onData(data, fin) {
+        parts.push(data.slice())
+        ch.consume(data.length)
+        if (fin) resolve(Buffer.concat(parts))
+      },
+      onEnd(status) {
+        reject(new Error(`ended with status ${status}`))
+      },
+      onReset(code) {
+        reject(new Error(`reset with ${code}`))
+      },
+      onWritable() {},
+    }
+    ch.bind(handler)
+  })
+}
+
+test('hello agrees on codec and both sides share the transcript', async () => {
+  const [client, server] = await pair(
+    echoHandler(),
+    { codecs: ['json', 'msgpack'] },
+    { codecs: ['msgpack', 'json'] },
+  )
+  assert.equal(client.agreement?.codec, 'json', "the dialer's preference wins")
+  assert.equal(server.agreement?.codec, 'json')
+  assert.deepEqual(client.transcript, server.transcript)
+  assert.equal(client.transcript?.length, 32)
+  await client.close()
+  await server.closed
+})
+
+test('no common codec is refused with NEGOTIATION_FAILED on both sides', async () => {
+  const [a, b] = memoryPair()
+  const results = await Promise.allSettled([
+    Session.establish(a, 'dialer', { codecs: ['json'] }, { onChannel: () => {} }),
+    Session.establish(b, 'listener', { codecs: ['msgpack'] }, { onChannel: () => {} }),
+  ])
+  for (const r of results) {
+    assert.equal(r.status, 'rejected')
+    assert.ok(r.reason instanceof SwitchboardError)
+    assert.equal(r.reason.code, 'NEGOTIATION_FAILED')
+  }
+})
+
+test('many channels at once echo their bodies intact', async () => {
+  const [client, server] = await pair(echoHandler())
+  const replies: Promise<Buffer>[] = []
+  const sent: Buffer[] = []
+  for (let i = 0; i < 200; i++) {
+    const body = Buffer.alloc(1 + ((i * 977) % 40_000), i & 0xff)
+    sent.push(body)
+    const ch = client.open({ kind: MessageKind.REQUEST, method: 1, messageId: i })
+    replies.push(collect(ch))
+    ch.write(body, true)
+  }
+  const got = await withTimeout(Promise.all(replies), 10_000, '200 echoes')
+  for (const [i, g] of got.entries()) assert.ok(g.equals(sent[i]!), `echo ${i} intact`)
+  assert.ok(client.getStats().recordsOut > 0)
+  await client.close()
+  await server.closed
+  assert.equal(client.getStats().openChannels, 0)
+  assert.equal(client.getStats().queuedBytes, 0)
+})
+
+test('a one-way channel closes on both sides after FIN without a reply', async () => {
+  let received = 0
+  const [client, server] = await pair({
+    onChannel(ch) {
+      ch.bind({
+        onData(data) {
+          received += data.length
+          ch.consume(data.length)
+        },
+        onEnd() {},
+        onReset() {},
+        onWritable() {},
+      })
+    },
+  })
+  for (let i = 0; i < 50; i++) {
+    const ch = client.open({ kind: MessageKind.NOTIFY, method: 1, messageId: i, oneWay: true })
+    ch.write(Buffer.alloc(100), true)
+  }
+  await client.close()
+  await server.closed
+  assert.equal(received, 5000)
+  assert.equal(server.getStats().openChannels, 0)
+})

@@ -60,6 +60,7 @@ export const ErrorCodes = {
   INSECURE_TRANSPORT: { wire: 0, retryable: false, message: 'transport needs security' },
   CONNECT_FAILED: { wire: 0, retryable: true, message: 'could not connect' },
   TRANSPORT_ERROR: { wire: 0, retryable: true, message: 'transport failed' },
+  LISTEN_FAILED: { wire: 0, retryable: false, message: 'could not listen on this address' },
   INVALID_ARGUMENT: { wire: 0, retryable: false, message: 'invalid argument' },
 } as const satisfies Record<string, CodeInfo>
 

@@ -98,7 +98,8 @@ export type Frame =
   | UnknownFrame
 
 const utf8 = new TextEncoder()
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the name, not a byte-order mark to strip.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Bytes of the frame's payload, excluding the trailing body of OPEN/DATA. */
 function fixedPayloadSize(frame: Frame): number {

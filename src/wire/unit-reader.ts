@@ -73,6 +73,7 @@ export class UnitReader {
   }
 
   private consume(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0)
     const first = this.chunks[0]!
     this.total -= n
     if (this.head + n <= first.length) {

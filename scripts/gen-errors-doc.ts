@@ -1,0 +1,240 @@
+/**
+ * Writes docs/errors.md from the code table in src/errors.ts plus the advice below.
+ *
+ *   node --import tsx scripts/gen-errors-doc.ts
+ *
+ * A new code in src/errors.ts needs an entry in ADVICE first (the script refuses otherwise).
+ * test/unit/errors-doc.test.ts fails when docs/errors.md disagrees with src/errors.ts, so run
+ * this after changing the table.
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { type ErrorCode, ErrorCodes } from '../src/errors.ts'
+
+interface Advice {
+  /** What happened, in a sentence (may say more than the short default message). */
+  meaning: string
+  /** What the caller should do about it. */
+  action: string
+}
+
+export const ADVICE: Record<ErrorCode, Advice> = {
+  PROTOCOL_ERROR: {
+    meaning: 'The peer sent bytes that break the protocol spec.',
+    action:
+      'The connection is closed. Not fixable by retrying: a bug or an incompatible or hostile peer. Log it with both versions.',
+  },
+  FRAME_MALFORMED: {
+    meaning: 'A frame could not be decoded (truncated, bad varint, unknown required field).',
+    action: 'The connection is closed. Treat as a peer bug or corruption; report it with both versions.',
+  },
+  FRAME_TOO_LARGE: {
+    meaning: 'A length field exceeded its limit; rejected when read, before any buffering.',
+    action:
+      'If the size is legitimate, raise the matching limit on the receiving side; otherwise the peer misbehaves.',
+  },
+  VERSION_MISMATCH: {
+    meaning: 'The two ends share no protocol version.',
+    action: 'Upgrade the older end. Retrying unchanged cannot succeed.',
+  },
+  NEGOTIATION_FAILED: {
+    meaning: 'The hello exchange found no codec or compression both ends accept.',
+    action: 'Configure at least one codec and compression (or none) that both ends support.',
+  },
+  HELLO_TOO_LARGE: {
+    meaning: 'A hello exceeded `maxHelloBytes` (64 KiB by default).',
+    action:
+      'Offer fewer protocols, methods or events on one connection, or raise `maxHelloBytes` on both ends.',
+  },
+  FLOW_CONTROL: {
+    meaning: 'The peer sent more data than the credit it was given.',
+    action: 'The connection is closed. A peer bug; report it.',
+  },
+  BAD_PREAMBLE: {
+    meaning: 'The other end is not speaking switchboard (wrong magic bytes).',
+    action: 'Check the address: it probably points at another service.',
+  },
+  COMPRESSION_ERROR: {
+    meaning: 'A record failed to decompress, or decompressed past its limit.',
+    action: 'The connection is closed. Corruption or a misbehaving peer; report it.',
+  },
+  INTEGRITY: {
+    meaning: 'A record failed authentication: modified, replayed, reordered or under the wrong key.',
+    action:
+      'The connection is closed. Do not retry blindly: something on the path tampers with or corrupts traffic.',
+  },
+  INACTIVITY_TIMEOUT: {
+    meaning: 'Nothing arrived from the peer within the inactivity timeout (keepalive pings included).',
+    action:
+      'Reconnect (a link does so by itself). If frequent, look for a blocked event loop on the peer or a lossy network, or raise the timeout.',
+  },
+  KEEPALIVE_FLOOD: {
+    meaning: 'The peer sent keepalive pings faster than allowed; closed as a denial-of-service guard.',
+    action: "Fix the peer's keepalive settings.",
+  },
+  CANCELLED: {
+    meaning: 'The operation was cancelled, by the caller (AbortSignal) or by the peer.',
+    action: 'Nothing when you cancelled it yourself; otherwise the peer gave up on the call.',
+  },
+  DEADLINE: {
+    meaning: 'The deadline passed before a response came. The remote handler may still have run.',
+    action:
+      'Retry with a new deadline if the operation is idempotent; otherwise check the outcome first. A link never resends it by itself unless marked idempotent.',
+  },
+  METHOD_NOT_FOUND: {
+    meaning: 'The peer has no handler for this method or protocol.',
+    action: 'Check the method name and the protocol version both ends use.',
+  },
+  HANDLER_ERROR: {
+    meaning: 'The remote handler threw; `details` carry its message (never its stack).',
+    action: 'Fix the input or the handler; retrying unchanged gives the same result.',
+  },
+  MESSAGE_TOO_LARGE: {
+    meaning: 'A message exceeded `maxMessageBytes`.',
+    action: 'Send it as a stream, or raise `maxMessageBytes` on both ends.',
+  },
+  CODEC_ERROR: {
+    meaning: 'A payload could not be encoded or decoded with the negotiated codec.',
+    action: 'Send values the codec supports, and make sure both ends use the same contract.',
+  },
+  CHANNEL_LIMIT: {
+    meaning: 'The connection has as many open channels as the peer allows.',
+    action: 'Retry after a short back-off, or lower the number of concurrent calls.',
+  },
+  REFUSED: {
+    meaning: 'The peer refused: not authorized, not on the allow-list, or a third process joining a pair.',
+    action: 'Check credentials and permissions. Retrying unchanged is refused again.',
+  },
+  APP_ERROR: {
+    meaning:
+      'The remote handler rejected the call on purpose with an application error (its own code in `details`).',
+    action: 'Handle it as your application defines.',
+  },
+  GOING_AWAY: {
+    meaning: 'The peer is shutting down (goaway); work above its last processed id was not started.',
+    action: 'Retry, on a new connection or another instance; a link resends not-started messages by itself.',
+  },
+  CONNECTION_LOST: {
+    meaning: 'The connection dropped while the operation was in flight: its outcome is unknown.',
+    action:
+      'Retry if the operation is idempotent (a link does so when it is marked idempotent); otherwise check the outcome first.',
+  },
+  SESSION_CLOSED: {
+    meaning: 'The session or connection was already closed when the operation was made.',
+    action: 'Open a new connection; this object will not work again.',
+  },
+  HANDSHAKE_TIMEOUT: {
+    meaning: 'The handshake did not finish in time.',
+    action: 'Retry with back-off; if persistent, the peer is overloaded or the network is very slow.',
+  },
+  HANDSHAKE_FAILED: {
+    meaning: 'The security handshake failed: wrong secret, unknown key, or a bad certificate.',
+    action: 'Fix the secret, keys or certificates. Retrying unchanged fails again.',
+  },
+  HANDSHAKE_BUSY: {
+    meaning: 'The listener has too many handshakes in progress.',
+    action: 'Retry with back-off.',
+  },
+  QUEUE_FULL: {
+    meaning: 'The outbound queue of messages not yet started is full (`maxQueuedBytes`).',
+    action: 'Slow down and retry after a back-off, or raise `maxQueuedBytes`.',
+  },
+  SLOW_CONSUMER: {
+    meaning: 'The client stopped reading responses, so it was disconnected.',
+    action: 'Read responses and streams promptly; do not leave a stream unconsumed.',
+  },
+  INTERNAL: {
+    meaning:
+      'An internal error: a bug in switchboard, or an error code from a newer peer that this version does not know.',
+    action: 'Report it, with versions of both ends.',
+  },
+  ADDRESS_INVALID: {
+    meaning: 'The address string could not be parsed.',
+    action: 'Fix the address (see the address syntax in the README).',
+  },
+  SCHEME_UNSUPPORTED: {
+    meaning: 'The address scheme is not supported by this version.',
+    action: 'Use a supported scheme: unix:, pipe:, tcp://, tcp4://, tcp6://, tls:// or a bare name.',
+  },
+  PEER_NAME_UNSUPPORTED: {
+    meaning: '`sb:NAME` was given where only a transport address works.',
+    action: 'Join as a peer and connect by name through it.',
+  },
+  ADDRESS_IN_USE: {
+    meaning: 'A live listener already owns this address.',
+    action: 'Pick another address, or stop the other listener.',
+  },
+  NOT_A_SOCKET: {
+    meaning: 'A file that is not a socket exists at the socket path; it is never deleted for you.',
+    action: 'Remove the file yourself or choose another path.',
+  },
+  INSECURE_TRANSPORT: {
+    meaning: 'This transport needs security: TCP, or a unix path outside an owner-only directory.',
+    action: 'Configure a secret, keys or TLS, or write `insecure: true` if you really mean it.',
+  },
+  CONNECT_FAILED: {
+    meaning: 'Could not connect: nobody listening, refused, or unreachable.',
+    action: 'Retry later (a link does so per its reconnect policy); check that the peer is up.',
+  },
+  LISTEN_FAILED: {
+    meaning: 'Could not listen on the address (for example permission denied or a missing directory).',
+    action: 'Read `cause` for the system error, fix the address or permissions, and try again.',
+  },
+  TRANSPORT_ERROR: {
+    meaning: 'The underlying socket or pipe failed.',
+    action: 'Reconnect and retry, following the delivery rules for in-flight messages.',
+  },
+  INVALID_ARGUMENT: {
+    meaning: 'An argument or option passed to the API is invalid.',
+    action: 'Fix the call; the message names the argument.',
+  },
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+}
+
+export function renderErrorsDoc(): string {
+  const codes = Object.keys(ErrorCodes) as ErrorCode[]
+  const missing = codes.filter((c) => ADVICE[c] === undefined)
+  if (missing.length > 0) {
+    throw new Error(`gen-errors-doc: add advice for ${missing.join(', ')} in scripts/gen-errors-doc.ts`)
+  }
+  const lines = [
+    '# Errors',
+    '',
+    '<!-- Generated by scripts/gen-errors-doc.ts from src/errors.ts; edit the advice there and re-run.',
+    '     test/unit/errors-doc.test.ts checks this table against src/errors.ts. -->',
+    '',
+    'Every failure a caller sees is a `SwitchboardError` with a stable string `code`.',
+    'Check it with `isSwitchboardError(err, code)` or `err instanceof SwitchboardError`;',
+    'both work even when two copies of the package are loaded.',
+    '',
+    '- `err.code`: the string code below. Codes never change meaning.',
+    '- `err.wireCode`: the number sent in END, RESET and GOAWAY frames. "local" codes never cross',
+    '  the wire. A number a peer sends that this version does not know becomes `INTERNAL`.',
+    '- `err.retryable`: true when the same operation may succeed if tried again unchanged, after a',
+    '  back-off. Retrying is still only safe when the operation is idempotent.',
+    '- `err.cause`: the underlying error (a socket error, say), when there is one.',
+    '- `err.details`: JSON-safe details, never secrets.',
+    '',
+    '| Code | Wire | Retryable | Meaning | What the caller should do |',
+    '|---|---|---|---|---|',
+  ]
+  for (const code of codes) {
+    const info = ErrorCodes[code]
+    const advice = ADVICE[code]
+    lines.push(
+      `| \`${code}\` | ${info.wire === 0 ? 'local' : info.wire} | ${info.retryable ? 'yes' : 'no'} | ` +
+        `${cell(advice.meaning)} | ${cell(advice.action)} |`,
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]
+if (invokedDirectly) {
+  const target = fileURLToPath(new URL('../docs/errors.md', import.meta.url))
+  writeFileSync(target, renderErrorsDoc())
+  console.log(`wrote ${target} (${Object.keys(ErrorCodes).length} codes)`)
+}

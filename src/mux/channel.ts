@@ -54,7 +54,8 @@ export interface ChannelHost {
 }
 
 export class Channel {
-  readonly id: number
+  /** Channel id; 0 for a local channel until its OPEN is sent (ids go out in increasing order). */
+  id: number
   readonly header: OpenHeader
   readonly local: boolean
   state: ChannelState = 'open'

@@ -59,6 +59,8 @@ export class Mux implements ChannelHost {
   private remote: MuxLimits
   private readonly role: 'dialer' | 'listener'
   private readonly channels = new Map<number, Channel>()
+  /** Local channels whose OPEN has not been sent yet (no id assigned). */
+  private readonly unopened = new Set<Channel>()
   private nextLocalId: number
   private lastRemoteId = 0
   private localOpen = 0
@@ -103,10 +105,9 @@ export class Mux implements ChannelHost {
   open(header: OpenHeader): Channel {
     if (this.state === 'closed') throw sbError('SESSION_CLOSED')
     if (!this.canOpen) throw sbError('GOING_AWAY', 'session is going away; open on a new connection')
-    const id = this.nextLocalId
-    this.nextLocalId += 2
+    // The id is assigned when the OPEN is sent, so ids on the wire always increase.
     const ch = new Channel(
-      id,
+      0,
       header,
       true,
       this.remote.channelWindow,
@@ -114,7 +115,7 @@ export class Mux implements ChannelHost {
       this,
       this.local.chunkBytes,
     )
-    this.channels.set(id, ch)
+    this.unopened.add(ch)
     if (this.localOpen < this.remote.maxChannels) {
       this.localOpen++
     } else {
@@ -153,8 +154,10 @@ export class Mux implements ChannelHost {
   }
 
   closed(ch: Channel): void {
-    if (this.channels.get(ch.id) !== ch) return
-    this.channels.delete(ch.id)
+    if (!this.unopened.delete(ch)) {
+      if (this.channels.get(ch.id) !== ch) return
+      this.channels.delete(ch.id)
+    }
     this.connBlocked.delete(ch)
     const waiting = this.waitingToOpen.indexOf(ch)
     if (waiting >= 0) {
@@ -226,6 +229,10 @@ export class Mux implements ChannelHost {
     const max = Math.min(chunk, ch.sendCredit, this.connSendCredit)
     if (ch.needsOpen) {
       ch.needsOpen = false
+      ch.id = this.nextLocalId
+      this.nextLocalId += 2
+      this.unopened.delete(ch)
+      this.channels.set(ch.id, ch)
       const data = ch.takeChunk(max)
       this.connSendCredit -= data.length
       const fin = ch.queuedBytes === 0 && ch.pendingEnd?.status === 0
@@ -424,8 +431,8 @@ export class Mux implements ChannelHost {
 
   private receiveGoaway(lastChannel: number, code: ErrorCode): void {
     this.goawayReceived = lastChannel
-    for (const ch of [...this.channels.values()]) {
-      if (ch.local && ch.id > lastChannel) {
+    for (const ch of [...this.channels.values(), ...this.unopened]) {
+      if (ch.local && (ch.id > lastChannel || ch.needsOpen)) {
         ch.dropQueue()
         ch.close()
         ch.handler.onReset(wireCodeOf('GOING_AWAY'))
@@ -462,7 +469,7 @@ export class Mux implements ChannelHost {
 
   /** True when no channel is open in either direction. */
   get idle(): boolean {
-    return this.channels.size === 0
+    return this.channels.size === 0 && this.unopened.size === 0
   }
 
   /** Fatal error detected here: queue a GOAWAY with the code, reset everything, tell the driver. */
@@ -479,8 +486,9 @@ export class Mux implements ChannelHost {
     if (this.state === 'closed') return
     this.state = 'closed'
     const code = err.wireCode === 0 ? wireCodeOf('CONNECTION_LOST') : err.wireCode
-    const all = [...this.channels.values()]
+    const all = [...this.channels.values(), ...this.unopened]
     this.channels.clear()
+    this.unopened.clear()
     this.ready = []
     this.connBlocked.clear()
     this.waitingToOpen.length = 0
@@ -503,8 +511,9 @@ export class Mux implements ChannelHost {
   getStats(): MuxStats {
     let queued = 0
     for (const ch of this.channels.values()) queued += ch.queuedBytes
+    for (const ch of this.unopened) queued += ch.queuedBytes
     return {
-      openChannels: this.channels.size,
+      openChannels: this.channels.size + this.unopened.size,
       queuedBytes: queued,
       sendCredit: this.connSendCredit,
       recvCredit: this.connRecvRemaining,

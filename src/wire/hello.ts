@@ -46,7 +46,7 @@ export interface Hello {
 }
 
 const utf8 = new TextEncoder()
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** A growable byte writer for the (cold) hello path. */
 class Writer {

@@ -176,6 +176,10 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     meaning: 'Could not connect: nobody listening, refused, or unreachable.',
     action: 'Retry later (a link does so per its reconnect policy); check that the peer is up.',
   },
+  PAIR_FULL: {
+    meaning: 'A pair address already joins two processes; a third is refused.',
+    action: 'Use another pair address, or connect() to the serving process as an ordinary client.',
+  },
   LISTEN_FAILED: {
     meaning: 'Could not listen on the address (for example permission denied or a missing directory).',
     action: 'Read `cause` for the system error, fix the address or permissions, and try again.',

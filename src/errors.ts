@@ -41,6 +41,7 @@ export const ErrorCodes = {
   CHANNEL_LIMIT: { wire: 36, retryable: true, message: 'too many open channels' },
   REFUSED: { wire: 37, retryable: false, message: 'refused by the peer' },
   APP_ERROR: { wire: 38, retryable: false, message: 'application error' },
+  PAIR_FULL: { wire: 39, retryable: false, message: 'this pair address already has two processes' },
   // --- connection and session lifecycle ---
   GOING_AWAY: { wire: 40, retryable: true, message: 'peer is shutting down' },
   CONNECTION_LOST: { wire: 41, retryable: true, message: 'connection lost' },

@@ -23,6 +23,8 @@ export interface ChannelHandler {
   onReset(code: number): void
   /** The send queue fell below its high-water mark after a write returned false. */
   onWritable(): void
+  /** Our direction ended: its last frame was handed to the driver for writing. */
+  onSent?(): void
 }
 
 /** Header fields of an OPEN, as the layer above supplies or receives them. */
@@ -174,6 +176,7 @@ export class Channel {
   /** Marks our direction ended (the scheduler sent FIN or END). */
   sentEnd(): void {
     this.pendingEnd = undefined
+    this.handler.onSent?.()
     this.state = this.state === 'remote-closed' ? 'closed' : 'local-closed'
     if (this.state === 'closed') this.close()
   }

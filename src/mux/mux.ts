@@ -472,6 +472,11 @@ export class Mux implements ChannelHost {
     return this.channels.size === 0 && this.unopened.size === 0
   }
 
+  /** Refuses or fails the whole session from above: GOAWAY with the code, then close. */
+  fatal(err: SwitchboardError): void {
+    this.fail(err)
+  }
+
   /** Fatal error detected here: queue a GOAWAY with the code, reset everything, tell the driver. */
   private fail(err: SwitchboardError): void {
     if (this.state === 'closed') return

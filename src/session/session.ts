@@ -47,6 +47,8 @@ export interface SessionHandler {
   onGoaway?(lastChannel: number, code: ErrorCode): void
   /** The session closed; `err` is undefined for a clean close. Called exactly once. */
   onClose?(err: SwitchboardError | undefined): void
+  /** A flush finished: queued bytes went down (backpressure waiters may proceed). */
+  onFlushed?(): void
 }
 
 export interface SessionStats extends MuxStats {
@@ -293,6 +295,7 @@ export class Session {
       return
     }
     if (mux.hasOutput) this.scheduleFlush()
+    this.handler.onFlushed?.()
   }
 
   private writeFrames(frames: Frame[]): void {
@@ -303,6 +306,7 @@ export class Session {
   private onDrain(): void {
     this.waitingDrain = false
     if (this.mux?.hasOutput) this.scheduleFlush()
+    this.handler.onFlushed?.()
   }
 
   // ---- closing ------------------------------------------------------------------------------
@@ -345,6 +349,11 @@ export class Session {
     if (this.state === 'closed') return
     this.settle(err)
     this.transport.abort(err)
+  }
+
+  /** Refuses the peer with a coded GOAWAY (e.g. PAIR_FULL), then closes. */
+  refuse(err: SwitchboardError): void {
+    this.mux?.fatal(err)
   }
 
   /** A fatal error: send what the mux queued (its GOAWAY with the code), then close. */

@@ -81,6 +81,24 @@ export const MessageKind = {
   SUBSCRIBE: 3,
 } as const
 
+/** Bits ORed into an OPEN's kind that say how its body is encoded (low 4 bits: MessageKind). */
+export const BodyFlag = {
+  /** The body is raw bytes, not a codec-encoded value. */
+  RAW: 0x10,
+  /** The body is a byte stream of unknown length (no size limit; FIN ends it). */
+  STREAM: 0x20,
+} as const
+
+/** First body byte of a response (the reply direction of a REQUEST channel). */
+export const ResponseType = {
+  /** The rest is one codec-encoded value. */
+  VALUE: 0,
+  /** The rest is raw bytes. */
+  RAW: 1,
+  /** The rest is a byte stream. */
+  STREAM: 2,
+} as const
+
 /** Setting keys (SETTINGS frame and hello limits). Unknown keys are ignored. */
 export const SettingKey = {
   /** Initial per-channel receive window in bytes. */

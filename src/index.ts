@@ -1,0 +1,22 @@
+/**
+ * switchboard: named, secure, fast messaging between processes.
+ * The curated public API; everything not exported here is internal.
+ */
+
+export type { ErrorCode } from './errors.ts'
+export { ErrorCodes, isSwitchboardError, SwitchboardError } from './errors.ts'
+export type { PairOptions } from './link/api.ts'
+export { connect, listen, pair } from './link/api.ts'
+export type { LinkState, LinkStats } from './link/link.ts'
+export { Link } from './link/link.ts'
+export type { ConnectOptions, EndpointOptions, ListenOptions } from './link/options.ts'
+export type { ServerConnection } from './link/server.ts'
+export { Server } from './link/server.ts'
+export type { MuxLimits as Limits } from './mux/limits.ts'
+export { defaultMuxLimits as defaultLimits } from './mux/limits.ts'
+export type { Compressor } from './record/compression.ts'
+export type { Codec } from './rpc/codec.ts'
+export type { ConnectionStats } from './rpc/connection.ts'
+export { Subscription } from './rpc/subscription.ts'
+export type { Handler, HandlerContext, RequestOptions, SendOptions, SubscribeOptions } from './rpc/types.ts'
+export { defaultSessionOptions } from './session/options.ts'

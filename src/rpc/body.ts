@@ -1,0 +1,124 @@
+/**
+ * Message bodies: a value (codec-encoded), raw bytes (sent without a serializer), or a byte
+ * stream of any size (AsyncIterable<Uint8Array>, a Node Readable, or a web ReadableStream).
+ */
+import { type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import type { Channel } from '../mux/channel.ts'
+
+/** Anything the library accepts as a streamed body. */
+export type ByteSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
+
+export function isByteSource(value: unknown): value is ByteSource {
+  if (typeof value !== 'object' || value === null) return false
+  if (value instanceof Uint8Array) return false
+  return (
+    Symbol.asyncIterator in value ||
+    (typeof ReadableStream !== 'undefined' && value instanceof ReadableStream)
+  )
+}
+
+export function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array
+}
+
+/** Normalizes a source to an async iterable of byte chunks. */
+export function iterate(source: ByteSource): AsyncIterable<Uint8Array> {
+  if (Symbol.asyncIterator in source) return source as AsyncIterable<Uint8Array>
+  const stream = source as ReadableStream<Uint8Array>
+  return {
+    async *[Symbol.asyncIterator]() {
+      const reader = stream.getReader()
+      try {
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return
+          yield value
+        }
+      } finally {
+        reader.releaseLock()
+      }
+    },
+  }
+}
+
+/**
+ * Writes a stream into a channel under its credit: waits whenever the channel's queue is above
+ * its high-water mark, so backpressure reaches the producer. Ends the channel with FIN at the end
+ * of the source. Rejects (and resets the channel) if the source throws or the channel dies.
+ */
+export async function pump(
+  source: ByteSource,
+  ch: Channel,
+  waitWritable: () => Promise<void>,
+): Promise<void> {
+  for await (const chunk of iterate(source)) {
+    if (!(chunk instanceof Uint8Array))
+      throw sbError('INVALID_ARGUMENT', 'a byte stream must yield Uint8Array chunks')
+    if (ch.state === 'closed' || !ch.canSend)
+      throw sbError('CONNECTION_LOST', 'channel closed while streaming')
+    if (chunk.length === 0) continue
+    if (!ch.write(chunk)) await waitWritable()
+  }
+  if (ch.canSend) ch.end()
+}
+
+/**
+ * The receiving end of a streamed body: an async iterable fed by the channel. Credit goes back to
+ * the sender only as the consumer pulls chunks, so a slow reader slows the writer instead of
+ * growing a buffer (at most one channel window is held here).
+ */
+export class IncomingStream implements AsyncIterable<Uint8Array> {
+  private readonly chunks: Uint8Array[] = []
+  private ended = false
+  private error: SwitchboardError | undefined
+  private wake: (() => void) | undefined
+  private readonly ch: Channel
+  private iterating = false
+  bytes = 0
+
+  constructor(ch: Channel) {
+    this.ch = ch
+  }
+
+  push(data: Uint8Array, fin: boolean): void {
+    if (data.length > 0) this.chunks.push(data)
+    if (fin) this.ended = true
+    this.notify()
+  }
+
+  fail(err: SwitchboardError): void {
+    if (this.ended && this.chunks.length === 0) return
+    this.error = err
+    this.notify()
+  }
+
+  private notify(): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.iterating) throw sbError('INVALID_ARGUMENT', 'a stream body can be read once')
+    this.iterating = true
+    try {
+      for (;;) {
+        const chunk = this.chunks.shift()
+        if (chunk !== undefined) {
+          this.bytes += chunk.length
+          this.ch.consume(chunk.length)
+          yield chunk
+          continue
+        }
+        if (this.error !== undefined) throw this.error
+        if (this.ended) return
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+        })
+      }
+    } finally {
+      // A consumer that stops early tells the sender to stop too.
+      if (!this.ended && this.error === undefined) this.ch.reset(wireCodeOf('CANCELLED'))
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The public shapes of the rpc layer: options of a call, a handler's context, a handler.
+ */
+
+/** Per-call options for request(). */
+export interface RequestOptions {
+  /**
+   * Deadline in ms from now. Default 30,000 for a call whose body and response are values; a
+   * call with a streamed body, or once a streamed response has started, has no default deadline
+   * (liveness catches a dead peer), but an explicit timeout still applies to the whole call.
+   */
+  timeout?: number
+  /** Cancels the call: it rejects with CANCELLED and the handler's ctx.signal aborts. */
+  signal?: AbortSignal
+  /** Opaque trace context (≤ 512 bytes), passed to the handler as ctx.trace. */
+  trace?: Uint8Array
+}
+
+/** Per-message options for send() and publish(). */
+export interface SendOptions {
+  /** Cancels a message not yet fully written: it rejects with CANCELLED. */
+  signal?: AbortSignal
+}
+
+/** What a handler receives besides the request's value. */
+export interface HandlerContext {
+  /** The method called. */
+  readonly method: string
+  /** Aborts when the caller cancels, the deadline passes, or the connection is lost. */
+  readonly signal: AbortSignal
+  /** The caller's deadline as a Date.now() timestamp, or undefined when it set none. */
+  readonly deadline: number | undefined
+  /** The request body when it was sent as a stream (`data` is then undefined). */
+  readonly body: AsyncIterable<Uint8Array> | undefined
+  /** The caller's message id (stable across resends of the same message). */
+  readonly messageId: number
+  /** Trace context the caller attached, if any. */
+  readonly trace: Uint8Array | undefined
+}
+
+/**
+ * A method handler. Return a value (sent with the negotiated codec), a Uint8Array (sent as raw
+ * bytes), or a byte stream (AsyncIterable<Uint8Array>, Node Readable, web ReadableStream) for a
+ * streamed response. Throw to fail the call: a SwitchboardError keeps its code; an Error with a
+ * string `code` reaches the caller as APP_ERROR with details.remoteCode set to it.
+ */
+export type Handler<In = unknown, Out = unknown> = (data: In, ctx: HandlerContext) => Out | Promise<Out>
+
+/** Subscriber-side queue policy when events arrive faster than they are read. */
+export interface SubscribeOptions {
+  /** Events held before the overflow policy applies. Default 1,024. */
+  maxQueued?: number
+  /** 'drop-oldest' (default) or 'drop-newest'; drops are counted in `subscription.dropped`. */
+  overflow?: 'drop-oldest' | 'drop-newest'
+}

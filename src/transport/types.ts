@@ -1,0 +1,89 @@
+/**
+ * The duplex seam every session uses. A transport is a byte stream with backpressure, a graceful
+ * `close()` and an immediate `abort()`; every adapter (unix socket, named pipe, TCP, later TLS and
+ * relayed paths) implements it and passes the shared conformance suite
+ * (test/conformance/transport.conformance.ts).
+ */
+
+export interface Transport {
+  /**
+   * Writes bytes (a list is written as one writev batch). Returns false when the caller should wait
+   * for `drain`. Errors surface via `close(err)`, never throw. The chunks must not be modified
+   * after the call (they are not copied). After `close()`/`abort()` or the peer's end, writes are
+   * dropped and return false; the `close` event follows.
+   */
+  write(chunks: readonly Uint8Array[]): boolean
+  /**
+   * Graceful: flush pending writes, then end. Idempotent. Reading resumes (even if paused) so the
+   * peer's end can be seen; `data` may still arrive until the `close` event.
+   */
+  close(): void
+  /**
+   * Immediately destroy. Idempotent. The `close` event carries `err` (a SwitchboardError as is,
+   * any other error wrapped as TRANSPORT_ERROR), or undefined when no error is given.
+   */
+  abort(err?: Error): void
+  /**
+   * Set the event handlers (called once by the session). Data that arrived before `bind` is held,
+   * not lost: the transport does not read until bound.
+   */
+  bind(events: TransportEvents): void
+  /** Bytes handed to write() and not yet flushed to the OS. */
+  readonly writableLength: number
+  /** Human-readable description, e.g. 'unix:/run/x.sock' or 'tcp://127.0.0.1:4100'. */
+  readonly remote: string
+  /** For TCP the remote IP, else undefined (used later for per-source limits). */
+  readonly remoteAddress: string | undefined
+  /** Stop delivering `data` (the OS applies backpressure to the peer). */
+  pause(): void
+  /** Deliver `data` again. */
+  resume(): void
+}
+
+export interface TransportEvents {
+  /** Bytes from the peer. The chunk is owned by the receiver (never reused by the transport). */
+  data(chunk: Uint8Array): void
+  /** write() returned false earlier and the buffered bytes have now been flushed. */
+  drain(): void
+  /**
+   * Fires exactly once: undefined for a clean end, or a SwitchboardError (TRANSPORT_ERROR with the
+   * OS error as cause, or the error given to abort()) for a failure.
+   */
+  close(err: Error | undefined): void
+}
+
+export interface TransportListener {
+  /** The resolved address, e.g. tcp://127.0.0.1:34567 (the actual port) or unix:/run/…/x.sock. */
+  readonly address: string
+  /**
+   * Stops accepting and removes the socket file (unix). Connections already handed to
+   * `onConnection` are not touched: their owners close them. Idempotent.
+   */
+  close(): Promise<void>
+}
+
+/** Options shared by dial() and listen(). */
+export interface TransportOptions {
+  /**
+   * Accept plain text where DESIGN invariant 6 requires security: TCP, and unix sockets whose
+   * directory is not owner-only (0700 and ours). Default false.
+   */
+  readonly insecure?: boolean
+  /**
+   * Set by the layers above when a secret, keys or TLS will protect the session (a later issue);
+   * satisfies the security gate like `insecure`. Default false.
+   */
+  readonly secure?: boolean
+  /**
+   * The owner-only runtime directory for named sockets. Default: env SWITCHBOARD_RUNTIME_DIR, else
+   * $XDG_RUNTIME_DIR/switchboard, else os.tmpdir()/switchboard-<uid>.
+   */
+  readonly runtimeDir?: string
+}
+
+export interface DialOptions extends TransportOptions {
+  /** Cancels the dial: it rejects with CANCELLED (the signal's reason as cause). */
+  readonly signal?: AbortSignal
+}
+
+export type ListenOptions = TransportOptions

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { dial } from '../../src/transport/dial.ts'
+import { listen } from '../../src/transport/listen.ts'
+import type { Transport, TransportOptions } from '../../src/transport/types.ts'
+import { runTransportConformance, type TransportPair } from './transport.conformance.ts'
+
+let runtimeDir = ''
+before(async () => {
+  runtimeDir = await mkdtemp(join(tmpdir(), 'sb-conf-'))
+})
+after(async () => {
+  await rm(runtimeDir, { recursive: true, force: true })
+})
+
+let serial = 0
+
+/** Listens on `address`, dials the listener's resolved address, returns both ends unbound. */
+async function pairOver(address: () => string, options: () => TransportOptions): Promise<TransportPair> {
+  let accept!: (t: Transport) => void
+  const accepted = new Promise<Transport>((resolve) => {
+    accept = resolve
+  })
+  const listener = await listen(address(), options(), (t) => accept(t))
+  const a = await dial(listener.address, options())
+  const b = await accepted
+  return {
+    a,
+    b,
+    async close() {
+      a.abort()
+      b.abort()
+      await listener.close()
+    },
+  }
+}
+
+const local = () => ({ runtimeDir })
+const insecure = () => ({ runtimeDir, insecure: true })
+
+runTransportConformance('unix (explicit path)', () =>
+  pairOver(() => `unix:${runtimeDir}/u${++serial}.sock`, local),
+)
+runTransportConformance('unix (name in the runtime dir)', () => pairOver(() => `svc-${++serial}`, local))
+runTransportConformance('unix (150-character name, hashed path)', () =>
+  pairOver(() => `${'n'.repeat(146)}${String(++serial).padStart(4, '0')}`, local),
+)
+runTransportConformance('pipe (a runtime-dir socket on Linux)', () =>
+  pairOver(() => `pipe:p${++serial}`, local),
+)
+runTransportConformance('tcp4', () => pairOver(() => 'tcp4://127.0.0.1:0', insecure))
+runTransportConformance('tcp6', () => pairOver(() => 'tcp6://[::1]:0', insecure))
+
+describe('transport specifics', () => {
+  it('TCP transports report the remote IP; unix ones do not', async () => {
+    const tcp = await pairOver(() => 'tcp4://127.0.0.1:0', insecure)
+    assert.equal(tcp.a.remoteAddress, '127.0.0.1')
+    assert.equal(tcp.b.remoteAddress, '127.0.0.1')
+    assert.match(tcp.a.remote, /^tcp4:\/\/127\.0\.0\.1:\d+$/)
+    await tcp.close()
+    const v6 = await pairOver(() => 'tcp6://[::1]:0', insecure)
+    assert.match(v6.b.remote, /^tcp6:\/\/\[::1\]:\d+$/)
+    await v6.close()
+    const unix = await pairOver(() => `unix:${runtimeDir}/spec.sock`, local)
+    assert.equal(unix.a.remoteAddress, undefined)
+    assert.equal(unix.a.remote, `unix:${runtimeDir}/spec.sock`)
+    await unix.close()
+  })
+})

@@ -43,6 +43,8 @@ export const budget = {
   smallMessages: small ? 200 : 1000,
   /** Calls in flight at the same time on one connection. */
   concurrentCalls: small ? 20 : 100,
+  /** Channels open at the same time on one session (mux, many-channels tests). */
+  concurrentChannels: small ? 100 : 500,
   /** Connections opened at once to one listener (pools, accept path, handshake limits). */
   manyConnections: small ? 10 : 50,
   /** Subscribers of one topic in fan-out tests. */

@@ -33,12 +33,16 @@ export class RecordOpener {
     const { compressor } = this.opts
     if (compressor === undefined)
       throw sbError('COMPRESSION_ERROR', 'compressed record but no compression was negotiated')
+    const max = MAX_RECORD_PLAINTEXT - 1
     let frames: Uint8Array
     try {
-      frames = compressor.decompress(plain.subarray(1), MAX_RECORD_PLAINTEXT - 1)
+      frames = compressor.decompress(plain.subarray(1), max)
     } catch (cause) {
       throw sbError('COMPRESSION_ERROR', 'record failed to decompress', { cause })
     }
+    // A user's Compressor may not honour maxBytes: the cap holds regardless.
+    if (frames.length > max)
+      throw sbError('COMPRESSION_ERROR', `record decompressed to ${frames.length} bytes, over ${max}`)
     return readFrames(frames)
   }
 }

@@ -185,7 +185,11 @@ export class Session {
       if (this.state === 'handshaking') this.readHandshake()
       if (this.mux !== undefined) this.readRecords()
     } catch (err) {
-      this.fail(asCoded(err))
+      // After the hello the mux fails itself, so the peer gets a GOAWAY with the code (its
+      // onFatal lands in fail()); during the hello there is nothing to send it in.
+      const coded = asCoded(err)
+      this.mux?.fatal(coded)
+      this.fail(coded)
     }
   }
 

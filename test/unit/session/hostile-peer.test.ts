@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { type ErrorCode, SwitchboardError } from '../../../src/errors.ts'
+import { type ErrorCode, SwitchboardError, wireCodeOf } from '../../../src/errors.ts'
 import type { Channel } from '../../../src/mux/channel.ts'
 import type { SessionOptions } from '../../../src/session/options.ts'
 import { Session } from '../../../src/session/session.ts'
@@ -157,6 +157,11 @@ for (const c of afterHello) {
     assert.equal(session.state, 'closed')
     assert.equal(session.error, err)
     await withTimeout(peer.done, budget.waitTimeoutMs, 'the transport to close')
+    assert.deepEqual(
+      peer.framesOf('goaway').map((f) => f.code),
+      [wireCodeOf(c.code)],
+      'the peer was told the code in a GOAWAY',
+    )
     assert.equal(session.getStats().openChannels, 0)
     assert.throws(() => session.open({ kind: 0, method: 0, messageId: 0 }), { code: 'SESSION_CLOSED' })
   })

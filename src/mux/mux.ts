@@ -128,7 +128,12 @@ export class Mux implements ChannelHost {
 
   schedule(ch: Channel): void {
     if (ch.scheduled || this.state === 'closed' || this.waitingToOpen.includes(ch)) return
-    if (!this.sendable(ch)) return
+    if (!this.sendable(ch)) {
+      // Bytes wait only for connection credit: park the channel where a connection CREDIT
+      // finds it, or it would never be scheduled again.
+      if (ch.queuedBytes > 0 && ch.sendCredit > 0 && this.connSendCredit <= 0) this.connBlocked.add(ch)
+      return
+    }
     ch.scheduled = true
     this.ready.push(ch)
     this.events.onFlush()

@@ -239,8 +239,7 @@ export class Link extends EventEmitter {
   /** Subscribes to the peer's events on `topic`. Iterate the result; close() it to stop. */
   subscribe<T = unknown>(topic: string, options: SubscribeOptions = {}): Subscription<T> {
     if (this.conn !== undefined) {
-      const sub = this.conn.subscribe<T>(topic, options)
-      return sub
+      return this.conn.subscribe<T>(topic, options)
     }
     // Not connected yet: hand out a proxy subscription that starts when the connection does.
     const proxy = new ProxySubscription<T>(topic, options)

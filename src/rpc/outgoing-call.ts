@@ -3,7 +3,7 @@
  * response or a coded error (deadline, cancel, connection lost, remote error).
  */
 import { performance } from 'node:perf_hooks'
-import { codeFromWire, type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { codeFromWire, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { Channel, ChannelHandler } from '../mux/channel.ts'
 import { BodyFlag, MessageKind, ResponseType } from '../wire/constants.ts'
@@ -121,9 +121,13 @@ export class OutgoingCall implements ChannelHandler {
     } else {
       const ch = this.ch
       pump(data as ByteSource, ch, () => this.writable()).catch((err: unknown) => {
-        const e = err as SwitchboardError
-        ch.reset(wireCodeOf(e.code ?? 'CANCELLED') || wireCodeOf('CANCELLED'))
-        this.fail(e.code ? e : sbError('CANCELLED', 'request stream failed', { cause: err }))
+        // The caller's body source failed: stop the peer's handler and fail the call, coded.
+        const e =
+          err instanceof SwitchboardError
+            ? err
+            : sbError('CANCELLED', 'request stream failed', { cause: err })
+        ch.reset(e.wireCode === 0 ? wireCodeOf('CANCELLED') : e.wireCode)
+        this.fail(e)
       })
     }
   }

@@ -32,16 +32,19 @@ const sockets = new Set<Socket>()
 const server = createServer((socket) => {
   sockets.add(socket)
   socket.once('close', () => sockets.delete(socket))
-  if (system === 'switchboard') {
-    serveSwitchboard(socket, tcp)
-    return
-  }
   if (tcp) socket.setNoDelay(true)
   serveRaw(socket, system === 'raw-coalesced')
 })
 server.on('error', (err) => fail(`listen failed: ${err.message}`))
 
-if (tcp) {
+if (system === 'switchboard') {
+  // Through the public listen(), as a user would; its own server replaces the net one.
+  const address = tcp ? 'tcp://127.0.0.1:0' : `unix:${join(values.dir!, `${system}.sock`)}`
+  serveSwitchboard(address, values.dir, tcp).then(
+    (sb) => ready(sb.address),
+    (err: Error) => fail(`listen failed: ${err.message}`),
+  )
+} else if (tcp) {
   server.listen({ host: '127.0.0.1', port: 0 }, () => {
     const addr = server.address()
     if (addr === null || typeof addr === 'string') fail('no tcp address')

@@ -18,5 +18,12 @@ export type { Compressor } from './record/compression.ts'
 export type { Codec } from './rpc/codec.ts'
 export type { ConnectionStats } from './rpc/connection.ts'
 export { Subscription } from './rpc/subscription.ts'
-export type { Handler, HandlerContext, RequestOptions, SendOptions, SubscribeOptions } from './rpc/types.ts'
+export type {
+  Handler,
+  HandlerContext,
+  Peer,
+  RequestOptions,
+  SendOptions,
+  SubscribeOptions,
+} from './rpc/types.ts'
 export { defaultSessionOptions } from './session/options.ts'

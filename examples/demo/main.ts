@@ -1,40 +1,27 @@
 /**
- * `npm start`: the foundation layer (transport, session, mux) end to end between two processes.
- * The public rpc API does not exist yet, so this drives the internals directly: it spawns
- * server.ts, dials its unix socket, opens channels and checks every byte that comes back.
+ * `npm start`: switchboard end to end between separate processes, through the public API only.
+ * Starts a service process and a watcher process, connects to the service by name, and shows
+ * requests, a one-way burst, an event stream, a cancelled call and a large stream, then prints a
+ * summary. Nothing to install, no daemon; every wait has a timeout.
  */
-import { spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { Session, type SessionStats } from '../../src/session/session.ts'
-import { dial } from '../../src/transport/index.ts'
-import { MessageKind } from '../../src/wire/constants.ts'
-import { Method } from './protocol.ts'
+import { connect, isSwitchboardError, type Link } from '../../src/index.ts'
+import { progressBar } from './progress.ts'
 
-const ECHOES = 1_000
-const TICKS = 10_000
-const TICK_BYTES = 64
-const BIG = 8 * 1024 * 1024
-const CHUNK = 64 * 1024
-const MiB = 1024 * 1024
+const ECHOES = 2_000
+const TICKS = 20_000
+const EVENTS = 5_000
+const STREAM_BYTES = 256 * 1024 * 1024
+const BLOCK = 1024 * 1024
 
 const started = performance.now()
-const runtimeDir = await mkdtemp(join(tmpdir(), 'switchboard-demo-'))
-await chmod(runtimeDir, 0o700) // plain text is allowed only in an owner-only directory
-const address = `unix:${join(runtimeDir, 'demo.sock')}`
-const serverFile = fileURLToPath(new URL('./server.ts', import.meta.url))
-const child = spawn(process.execPath, ['--import', 'tsx', serverFile, address], {
-  stdio: ['ignore', 'pipe', 'inherit'],
+const children: ChildProcess[] = []
+process.on('exit', () => {
+  for (const c of children) c.kill() // whatever happens, no process outlives the demo
 })
-const childExit = new Promise<number | string>((resolve) => {
-  child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))
-})
-process.on('exit', () => child.kill()) // whatever happens, the server does not outlive us
-let messageId = 0
 
 try {
   await main()
@@ -43,177 +30,177 @@ try {
   console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`)
   process.exitCode = 1
 } finally {
-  child.kill()
-  await rm(runtimeDir, { recursive: true, force: true })
-  process.exit() // with process.exitCode
+  process.exit()
 }
 
 async function main(): Promise<void> {
-  const ready = await within(5_000, 'the server to start', readyLine())
-  console.log(`server pid ${child.pid} ready on ${ready}`)
-  const client = await Session.establish(await dial(ready, { runtimeDir }), 'dialer', {}, { onChannel() {} })
-  console.log(`session open: codec ${client.agreement?.codec}, compression ${client.agreement?.compression}`)
-  console.log(`stats before: ${statsLine(client.getStats())}`)
+  const name = `demo-${process.pid}`
+  const service = start('service.ts', [name])
+  const address = (await within(10_000, 'the service to start', lineOf(service, /^ready (.+)$/)))[1]!
+  console.log(`service pid ${service.pid} listening as '${name}' (${address})`)
 
-  // 1) Small requests on concurrent channels: each body must come back byte for byte.
+  const link = await connect(name, { waitForReady: true })
+  console.log(`connected: link ${link.state}`)
+
+  // 1) Requests of many sizes, all in flight at once; every reply checked.
   let t = performance.now()
-  const bodies = Array.from({ length: ECHOES }, (_, i) => randomBytes(16 + (i % 112)))
-  const replies = await within(
-    5_000,
-    'the echoes',
-    Promise.all(bodies.map((b) => request(client, Method.ECHO, b))),
-  )
-  const bad = replies.findIndex((r, i) => !r.equals(bodies[i]!))
+  const bodies = Array.from({ length: ECHOES }, (_, i) => ({ i, text: 'x'.repeat(i % 500) }))
+  const replies = await within(10_000, 'the echoes', Promise.all(bodies.map((b) => link.request('echo', b))))
+  const bad = replies.findIndex((r, i) => JSON.stringify(r) !== JSON.stringify(bodies[i]))
   if (bad >= 0) throw new Error(`echo ${bad} came back different`)
   const echoMs = performance.now() - t
-  console.log(`1) ${n(ECHOES)} echo exchanges on concurrent channels, all intact: ${rate(ECHOES, echoMs)}`)
+  console.log(`1) ${n(ECHOES)} concurrent requests, every reply intact: ${rate(ECHOES, echoMs)}`)
 
-  // 2) One-way messages: no replies, so ask the server how many arrived. COUNT opens after every
-  //    TICK (channels open in order) and each 64-byte TICK travels in its OPEN frame with FIN.
+  // 2) A one-way burst: send() resolves when written; the count request comes after them all.
   t = performance.now()
-  const tickBody = Buffer.alloc(TICK_BYTES, 0x2a) // shared: write() keeps it, we never change it
+  const tick = { level: 'info', line: 'x'.repeat(40) }
   for (let i = 0; i < TICKS; i++) {
-    const ch = client.open({
-      kind: MessageKind.NOTIFY,
-      method: Method.TICK,
-      messageId: messageId++,
-      oneWay: true,
-    })
-    ch.write(tickBody, true)
+    void link.send('tick', tick) // ignoring the promise is safe: failures go to 'sendFailed'
+    if (!link.writable) await link.drained()
   }
-  const counted = Number(await within(5_000, 'the count', request(client, Method.COUNT, Buffer.alloc(0))))
-  if (counted !== TICKS) throw new Error(`server counted ${counted} one-way messages, expected ${TICKS}`)
-  const burstMs = performance.now() - t
-  console.log(
-    `2) ${n(TICKS)} one-way ${TICK_BYTES}-byte messages, server counted ${n(counted)}: ${rate(TICKS, burstMs)}`,
-  )
+  const arrived = await within(10_000, 'the tick count', link.request<number>('count'))
+  const tickMs = performance.now() - t
+  if (arrived !== TICKS) throw new Error(`sent ${TICKS} one-way messages, ${arrived} arrived`)
+  console.log(`2) ${n(TICKS)} one-way messages, all arrived: ${rate(TICKS, tickMs)}`)
 
-  // 3) 8 MiB out and back in 64 KiB chunks, respecting backpressure both ways.
+  // 3) Events: another process subscribes; the service fans events out to every subscriber.
+  const watcher = start('watcher.ts', [address, 'news'])
+  await within(10_000, 'the watcher to subscribe', lineOf(watcher, /^subscribed$/))
+  const mine = link.subscribe<{ n?: number; last?: boolean }>('news', { maxQueued: 100_000 })
+  await within(5_000, 'our subscription', mine.ready)
+  const watcherDone = lineOf(watcher, /^received (\d+) of (\d+) in order: (true|false)$/)
   t = performance.now()
-  const data = randomBytes(BIG)
-  const got = await within(8_000, 'the 8 MiB echo', bigEcho(client, data))
-  const sent = createHash('sha256').update(data).digest('hex')
-  if (got !== sent) throw new Error(`8 MiB echo: SHA-256 ${got} does not match ${sent}`)
-  const bigMs = performance.now() - t
-  const mbps = (2 * BIG) / MiB / (bigMs / 1000)
+  await within(20_000, 'the broadcast', link.request('broadcast', { topic: 'news', count: EVENTS }))
+  let ours = 0
+  for await (const ev of mine) {
+    if (ev.last) break
+    ours++
+  }
+  const [, theirs, sent, inOrder] = await within(10_000, 'the watcher', watcherDone)
+  const eventMs = performance.now() - t
+  if (ours !== EVENTS || Number(theirs) !== EVENTS || inOrder !== 'true') {
+    throw new Error(`events: we got ${ours}, the watcher ${theirs} of ${sent} (in order: ${inOrder})`)
+  }
   console.log(
-    `3) 8 MiB echoed in 64 KiB chunks, SHA-256 match (${sent.slice(0, 16)}…): ${ms(bigMs)}, ${mbps.toFixed(0)} MiB/s (both ways)`,
+    `3) ${n(EVENTS)} events to 2 subscribers in 2 processes, all in order: ${rate(2 * EVENTS, eventMs)}`,
   )
 
-  // 4) Counters after the run, then a graceful close: GOAWAY, wait for channels, end the socket.
-  console.log(`stats after:  ${statsLine(client.getStats())}`)
-  await within(3_000, 'the session to close', client.close())
-  if (client.error !== undefined) throw client.error
-  const exit = await within(3_000, 'the server to exit', childExit)
-  if (exit !== 0) throw new Error(`server exited with ${exit}`)
-  console.log('closed gracefully; server exited with code 0')
+  // 4) A cancelled call: the service tells us its handler started; we abort; the handler sees it.
+  const controller = new AbortController()
+  link.handle('started', () => controller.abort())
+  const outcome = await within(
+    5_000,
+    'the cancelled call',
+    link.request('slow', null, { signal: controller.signal }).then(
+      () => 'resolved (unexpected)',
+      (err: unknown) => (isSwitchboardError(err) ? err.code : String(err)),
+    ),
+  )
+  const seen = await within(5_000, 'the cancel count', link.request<number>('cancelledSeen'))
+  if (outcome !== 'CANCELLED' || seen !== 1)
+    throw new Error(`cancel: caller got ${outcome}, handler saw ${seen}`)
+  console.log(`4) a call cancelled mid-handler: caller got ${outcome}, the handler's ctx.signal aborted`)
 
-  const total = ECHOES + TICKS + 1
-  const elapsed = performance.now() - started
+  // 5) A large streamed body under flow control, digested on both sides.
+  t = performance.now()
+  const result = await streamed(link)
+  const streamMs = performance.now() - t
   console.log(
-    `summary: ${n(total)} messages + 8 MiB echoed, ${rate(ECHOES + TICKS, echoMs + burstMs)} small, ` +
-      `${mbps.toFixed(0)} MiB/s bulk, elapsed ${ms(elapsed)} (spawn included)`,
+    `5) ${STREAM_BYTES / BLOCK} MiB streamed, SHA-256 equal on both sides: ${(STREAM_BYTES / BLOCK / (streamMs / 1000)).toFixed(0)} MiB/s`,
+  )
+
+  const stats = link.getStats()
+  await link.close()
+  service.kill('SIGTERM')
+  const code = await within(5_000, 'the service to stop', exitOf(service))
+  console.log(
+    `\nsummary: ${n(ECHOES + 4)} requests answered, ${n(TICKS)} one-way messages, ${n(2 * EVENTS)} events, ` +
+      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…); ` +
+      `pending after: ${stats.pendingCalls ?? 0}; service exited ${code}; ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   )
 }
 
-/** Opens a REQUEST channel, sends `body` with FIN and resolves with the whole reply. */
-function request(client: Session, method: number, body: Uint8Array): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const ch = client.open({ kind: MessageKind.REQUEST, method, messageId: messageId++ })
-    const parts: Buffer[] = []
-    ch.bind({
-      onData(data, fin) {
-        parts.push(Buffer.from(data)) // a copy: `data` is a view into a record
-        ch.consume(data.length)
-        if (fin) resolve(Buffer.concat(parts))
-      },
-      onEnd: (status) => reject(new Error(`channel ended with status ${status}`)),
-      onReset: (code) => reject(resetError(client, code)),
-      onWritable() {},
-    })
-    ch.write(body, true)
-  })
-}
-
-/** Streams `data` through the echo in CHUNK pieces; resolves with the SHA-256 of the reply. */
-function bigEcho(client: Session, data: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ch = client.open({ kind: MessageKind.REQUEST, method: Method.ECHO, messageId: messageId++ })
-    const hash = createHash('sha256')
-    let received = 0
-    let wake = (): void => {}
-    ch.bind({
-      onData(chunk, fin) {
-        hash.update(chunk)
-        received += chunk.length
-        ch.consume(chunk.length) // grants the server credit to send more
-        if (process.stdout.isTTY && (received % MiB < chunk.length || fin)) {
-          process.stdout.write(`\r   ${(received / MiB).toFixed(0)} / ${BIG / MiB} MiB back`)
-        }
-        if (!fin) return
-        if (process.stdout.isTTY) process.stdout.write('\r\x1b[K')
-        if (received !== data.length) reject(new Error(`8 MiB echo returned ${received} bytes`))
-        resolve(hash.digest('hex'))
-      },
-      onEnd: (status) => reject(new Error(`channel ended with status ${status}`)),
-      onReset: (code) => reject(resetError(client, code)),
-      onWritable: () => wake(),
-    })
-    const pump = async (): Promise<void> => {
-      for (let off = 0; off < data.length; off += CHUNK) {
-        const last = off + CHUNK >= data.length
-        // false: the channel's queue is full, so wait for onWritable before the next chunk.
-        if (!ch.write(data.subarray(off, off + CHUNK), last) && !last) {
-          await new Promise<void>((r) => (wake = r))
-        }
+/** Streams STREAM_BYTES of seeded pseudo-random bytes to `sink`; returns the agreed digest. */
+async function streamed(link: Link): Promise<string> {
+  const ours = createHash('sha256')
+  const bar = progressBar('5) streaming', STREAM_BYTES)
+  async function* body(): AsyncGenerator<Uint8Array> {
+    let x = 0x9e3779b9
+    for (let sent = 0; sent < STREAM_BYTES; sent += BLOCK) {
+      const words = new Uint32Array(BLOCK / 4)
+      for (let i = 0; i < words.length; i++) {
+        x ^= x << 13
+        x ^= x >>> 17
+        x ^= x << 5
+        words[i] = x >>> 0
       }
+      const block = new Uint8Array(words.buffer)
+      ours.update(block)
+      bar.update(sent + BLOCK)
+      yield block
     }
-    pump().catch(reject)
+  }
+  try {
+    const theirs = await within(
+      60_000,
+      'the stream',
+      link.request<{ bytes: number; sha256: string }>('sink', body()),
+    )
+    const mine = ours.digest('hex')
+    if (theirs.bytes !== STREAM_BYTES || theirs.sha256 !== mine) {
+      throw new Error(
+        `stream: sent ${STREAM_BYTES} bytes ${mine}, service got ${theirs.bytes} ${theirs.sha256}`,
+      )
+    }
+    return mine
+  } finally {
+    bar.end()
+  }
+}
+
+function start(file: string, args: string[]): ChildProcess {
+  const path = fileURLToPath(new URL(file, import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
+  children.push(child)
+  return child
 }
 
-/** A channel reset, explained by the session's error when the whole session went down. */
-function resetError(client: Session, code: number): Error {
-  const err = client.error
-  return new Error(
-    err ? `session closed with ${err.code}: ${err.message}` : `channel reset with code ${code}`,
-  )
-}
-
-/** Resolves with the address from the server's `ready <address>` line. */
-function readyLine(): Promise<string> {
+/** The first stdout line of `child` matching `pattern` (rejects if it exits first). */
+function lineOf(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! })
+    const onExit = (code: number | null): void => reject(new Error(`process ${child.pid} exited (${code})`))
     lines.on('line', (line) => {
-      if (line.startsWith('ready ')) resolve(line.slice('ready '.length))
+      const m = line.match(pattern)
+      if (m === null) return
+      child.off('exit', onExit)
+      lines.close()
+      resolve(m)
     })
-    void childExit.then((how) => reject(new Error(`server exited with ${how} before it was ready`)))
+    child.once('exit', onExit)
   })
 }
 
-function within<T>(limitMs: number, what: string, promise: Promise<T>): Promise<T> {
+function exitOf(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? '?')))
+}
+
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${limitMs} ms waiting for ${what}`)), limitMs)
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
   })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-function statsLine(s: SessionStats): string {
-  return (
-    `${s.state}, ${s.openChannels} channels open, ${n(s.recordsOut)} records / ${n(s.bytesOut)} B out, ` +
-    `${n(s.recordsIn)} records / ${n(s.bytesIn)} B in, ${n(s.queuedBytes)} B queued`
-  )
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
 }
 
 function n(x: number): string {
   return x.toLocaleString('en-US')
 }
 
-function ms(x: number): string {
-  return x < 1000 ? `${x.toFixed(0)} ms` : `${(x / 1000).toFixed(2)} s`
-}
-
-function rate(count: number, took: number): string {
-  return `${ms(took)}, ${n(Math.round(count / (took / 1000)))} msgs/s`
+function rate(count: number, ms: number): string {
+  return `${n(Math.round(count / (ms / 1000)))}/s (${ms.toFixed(0)} ms)`
 }

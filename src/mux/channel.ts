@@ -53,6 +53,8 @@ export interface ChannelHost {
   closed(ch: Channel): void
   /** The channel's queue fell below high water after a refused write; report after the drain. */
   writable(ch: Channel): void
+  /** Queued body bytes changed by `delta`: the host keeps the total, read on every write. */
+  queued(delta: number): void
 }
 
 export class Channel {
@@ -78,6 +80,8 @@ export class Channel {
   creditOwed = 0
   /** True while the channel sits in the scheduler's ready list. */
   scheduled = false
+  /** True while the channel waits for a slot under the peer's maxChannels (mux-owned). */
+  waitingToOpen = false
   /** After the queue drains: send FIN (status ok) or END with a status. */
   pendingEnd: { status: number; detail: Uint8Array } | undefined
   private wantWritable = false
@@ -122,6 +126,7 @@ export class Channel {
     if (data.length > 0) {
       this.queue.push(data)
       this.queuedBytes += data.length
+      this.host.queued(data.length)
     }
     if (fin) this.pendingEnd = { status: 0, detail: new Uint8Array(0) }
     this.host.schedule(this)
@@ -165,6 +170,7 @@ export class Channel {
       this.queueHead += max
     }
     this.queuedBytes -= out.length
+    this.host.queued(-out.length)
     this.sendCredit -= out.length
     if (this.wantWritable && this.queuedBytes < this.highWater) {
       this.wantWritable = false
@@ -196,6 +202,7 @@ export class Channel {
   }
 
   dropQueue(): void {
+    this.host.queued(-this.queuedBytes)
     this.queue.length = 0
     this.queueHead = 0
     this.queuedBytes = 0

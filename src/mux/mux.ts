@@ -13,6 +13,7 @@
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { Frame } from '../wire/frame.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
+import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'
 import { Liveness } from './liveness.ts'
 
@@ -65,8 +66,9 @@ export class Mux implements ChannelHost {
   private lastRemoteId = 0
   private localOpen = 0
   private remoteOpen = 0
-  private readonly waitingToOpen: Channel[] = []
-  private ready: Channel[] = []
+  /** Local channels over the peer's maxChannels, in open order; closed ones are skipped lazily. */
+  private readonly waitingToOpen = new Fifo<Channel>()
+  private readonly ready = new Fifo<Channel>()
   private readonly connBlocked = new Set<Channel>()
   private readonly writableNow: Channel[] = []
   private controlQueue: Frame[] = []
@@ -77,6 +79,8 @@ export class Mux implements ChannelHost {
   private goawayReceived: number | undefined
   private readonly liveness: Liveness
   private pingCounter = 0
+  /** Body bytes queued in all channels (kept by the channels through queued()). */
+  private totalQueued = 0
 
   constructor(options: MuxOptions, events: MuxEvents) {
     this.events = events
@@ -119,6 +123,7 @@ export class Mux implements ChannelHost {
     if (this.localOpen < this.remote.maxChannels) {
       this.localOpen++
     } else {
+      ch.waitingToOpen = true
       this.waitingToOpen.push(ch)
     }
     return ch
@@ -127,7 +132,7 @@ export class Mux implements ChannelHost {
   // ---- ChannelHost --------------------------------------------------------------------------
 
   schedule(ch: Channel): void {
-    if (ch.scheduled || this.state === 'closed' || this.waitingToOpen.includes(ch)) return
+    if (ch.scheduled || this.state === 'closed' || ch.waitingToOpen) return
     if (!this.sendable(ch)) {
       // Bytes wait only for connection credit: park the channel where a connection CREDIT
       // finds it, or it would never be scheduled again.
@@ -164,19 +169,34 @@ export class Mux implements ChannelHost {
       this.channels.delete(ch.id)
     }
     this.connBlocked.delete(ch)
-    const waiting = this.waitingToOpen.indexOf(ch)
-    if (waiting >= 0) {
-      this.waitingToOpen.splice(waiting, 1)
+    if (ch.waitingToOpen) {
+      ch.waitingToOpen = false // it stays in the queue; openNextWaiting() skips it
     } else if (ch.local) {
       this.localOpen--
-      const next = this.waitingToOpen.shift()
-      if (next !== undefined) {
-        this.localOpen++
-        this.schedule(next)
-      }
+      this.openNextWaiting()
     } else {
       this.remoteOpen--
     }
+  }
+
+  /** A local channel slot freed up: the oldest channel still waiting for one takes it. */
+  private openNextWaiting(): void {
+    for (let next = this.waitingToOpen.shift(); next !== undefined; next = this.waitingToOpen.shift()) {
+      if (!next.waitingToOpen) continue
+      next.waitingToOpen = false
+      this.localOpen++
+      this.schedule(next)
+      return
+    }
+  }
+
+  /** Body bytes queued in all channels. */
+  get queuedBytes(): number {
+    return this.totalQueued
+  }
+
+  queued(delta: number): void {
+    this.totalQueued += delta
   }
 
   writable(ch: Channel): void {
@@ -499,9 +519,9 @@ export class Mux implements ChannelHost {
     const all = [...this.channels.values(), ...this.unopened]
     this.channels.clear()
     this.unopened.clear()
-    this.ready = []
+    this.ready.clear()
     this.connBlocked.clear()
-    this.waitingToOpen.length = 0
+    this.waitingToOpen.clear()
     this.localOpen = 0
     this.remoteOpen = 0
     for (const ch of all) {
@@ -519,12 +539,9 @@ export class Mux implements ChannelHost {
   }
 
   getStats(): MuxStats {
-    let queued = 0
-    for (const ch of this.channels.values()) queued += ch.queuedBytes
-    for (const ch of this.unopened) queued += ch.queuedBytes
     return {
       openChannels: this.channels.size + this.unopened.size,
-      queuedBytes: queued,
+      queuedBytes: this.totalQueued,
       sendCredit: this.connSendCredit,
       recvCredit: this.connRecvRemaining,
     }

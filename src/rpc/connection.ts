@@ -16,7 +16,7 @@ import { IncomingCall } from './incoming-call.ts'
 import { IncomingNames, OutgoingNames } from './names.ts'
 import { encodeBody, OutgoingCall } from './outgoing-call.ts'
 import { Subscription } from './subscription.ts'
-import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
+import type { Handler, Peer, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
 
 export interface ConnectionOptions extends SessionOptions {
   /** Codecs a user adds beyond msgpack and json (offer them by name in `codecs`). */
@@ -86,12 +86,22 @@ export class RpcConnection extends EventEmitter {
     return this.codecImpl
   }
 
+  get peer(): Peer {
+    return this
+  }
+
+  // Both are fixed once the hello exchange is done: computed once, read on every message.
+  private remoteMax: number | undefined
+  private localMax: number | undefined
+
   get remoteMaxMessageBytes(): number {
-    return limitsFromSettings(this.session.agreement!.remote.limits).maxMessageBytes
+    this.remoteMax ??= limitsFromSettings(this.session.agreement!.remote.limits).maxMessageBytes
+    return this.remoteMax
   }
 
   get localMaxMessageBytes(): number {
-    return limitsFromSettings(this.session.agreement!.local.limits).maxMessageBytes
+    this.localMax ??= limitsFromSettings(this.session.agreement!.local.limits).maxMessageBytes
+    return this.localMax
   }
 
   open(
@@ -333,7 +343,7 @@ export class RpcConnection extends EventEmitter {
 
   /** False while more than `writableHighWaterBytes` wait to be written; see drained(). */
   get writable(): boolean {
-    return this.session.getStats().queuedBytes < (this.options.writableHighWaterBytes ?? 1024 * 1024)
+    return this.session.queuedBytes < (this.options.writableHighWaterBytes ?? 1024 * 1024)
   }
 
   /** Resolves when writable is true again (at once if it is). */

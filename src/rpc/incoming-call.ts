@@ -12,12 +12,14 @@ import { IncomingStream, isByteSource, isBytes, pump } from './body.ts'
 import type { Codec } from './codec.ts'
 import { concat } from './outgoing-call.ts'
 import { encodeRemoteError } from './remote-error.ts'
-import type { Handler, HandlerContext } from './types.ts'
+import type { Handler, HandlerContext, Peer } from './types.ts'
 
 export interface IncomingHost {
   readonly codec: Codec
   readonly sweep: DeadlineSweep
   readonly localMaxMessageBytes: number
+  /** The connection itself, handed to handlers as ctx.peer. */
+  readonly peer: Peer
   handlerFor(method: string): Handler | undefined
   /** A one-way message's handler failed: nobody is waiting for it, so report it locally. */
   reportError(err: SwitchboardError): void
@@ -30,6 +32,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   readonly deadline: number | undefined
   readonly trace: Uint8Array | undefined
   readonly body: AsyncIterable<Uint8Array> | undefined
+  readonly peer: Peer
   deadlineAt = Number.POSITIVE_INFINITY
   private readonly ch: Channel
   private readonly host: IncomingHost
@@ -46,6 +49,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     this.ch = ch
     this.host = host
     this.method = method
+    this.peer = host.peer
     const h = ch.header
     this.messageId = h.messageId
     this.trace = h.trace

@@ -22,10 +22,22 @@ export interface SendOptions {
   signal?: AbortSignal
 }
 
+/**
+ * The other side of the connection a call arrived on, as a handler sees it: a server can call
+ * back, notify or publish to the very client that called it (SolidFrame's peer2peer).
+ */
+export interface Peer {
+  request<T = unknown>(method: string, data?: unknown, options?: RequestOptions): Promise<T>
+  send(method: string, data?: unknown, options?: SendOptions): Promise<void>
+  publish(topic: string, data?: unknown, options?: SendOptions): Promise<void>
+}
+
 /** What a handler receives besides the request's value. */
 export interface HandlerContext {
   /** The method called. */
   readonly method: string
+  /** Who called: request, send or publish back to it on the same connection. */
+  readonly peer: Peer
   /** Aborts when the caller cancels, the deadline passes, or the connection is lost. */
   readonly signal: AbortSignal
   /** The caller's deadline as a Date.now() timestamp, or undefined when it set none. */

@@ -407,6 +407,12 @@ export class Session {
     return this.closeError
   }
 
+  /** Body bytes queued plus bytes handed to the transport and not yet flushed (cheap: read per write). */
+  get queuedBytes(): number {
+    if (this.state === 'closed' || this.mux === undefined) return 0
+    return this.mux.queuedBytes + this.transport.writableLength
+  }
+
   getStats(): SessionStats {
     const mux: MuxStats = this.mux?.getStats() ?? {
       openChannels: 0,

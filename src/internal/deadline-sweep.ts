@@ -1,6 +1,7 @@
 /**
  * One coarse timer checks every deadline of its owner (DESIGN.md §7: no timer per request).
- * It runs only while something is registered, every `intervalMs` (default 25 ms), so a deadline
+ * It runs only while something is registered (and one more tick after the last one left), every
+ * `intervalMs` (default 25 ms), so a deadline
  * fires between 0 and `intervalMs` late. The timer is unref'd: a pending deadline never keeps a
  * process alive on its own (the connection it belongs to does).
  */
@@ -30,8 +31,9 @@ export class DeadlineSweep {
   }
 
   delete(item: Expirable): void {
+    // The timer is not stopped here: one call after another (concurrency 1) would otherwise
+    // create and clear an interval per call. The next sweep stops it if nothing came back.
     this.items.delete(item)
-    if (this.items.size === 0) this.stop()
   }
 
   get size(): number {

@@ -79,7 +79,7 @@ export class ProgressBar {
     let text: string
     if (this.total !== undefined && this.total > 0) {
       const fraction = Math.min(1, this.bytes / this.total)
-      const filled = Math.round(fraction * 20)
+      const filled = Math.floor(fraction * 20) // full only at 100%
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}]`
       const percent = `${Math.floor(fraction * 100)}%`.padStart(4)
       text = `${bar} ${percent}  ${formatBytes(this.bytes)} / ${formatBytes(this.total)}  ${rate}`

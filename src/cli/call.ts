@@ -10,7 +10,7 @@ import { connect } from '../link/api.ts'
 import type { RequestOptions } from '../rpc/types.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
-import { addressDescription, endpointOptions, insecureOption } from './endpoint.ts'
+import { addressDescription, checkAddress, endpointOptions, insecureOption } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
 import { toJsonLine } from './json-output.ts'
 import { ProgressBar } from './progress.ts'
@@ -47,6 +47,7 @@ export const call: Command = {
   },
   async run(args, io) {
     const address = args.positionals['ADDRESS']!
+    checkAddress(address, 'call')
     const method = args.positionals['METHOD']!
     const json = args.positionals['JSON']
     const stream = args.options['stream']

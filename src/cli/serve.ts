@@ -8,7 +8,7 @@ import { listen } from '../link/api.ts'
 import type { ServerConnection } from '../link/server.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
-import { addressDescription, endpointOptions, insecureOption } from './endpoint.ts'
+import { addressDescription, checkAddress, endpointOptions, insecureOption } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
 import { type EventLog, humanLog, jsonLinesLog } from './log.ts'
 import { registerBuiltins } from './service.ts'
@@ -37,6 +37,7 @@ export const serve: Command = {
   },
   async run(args, io) {
     const address = args.positionals['ADDRESS']!
+    checkAddress(address, 'serve')
     const logPath = args.options['log']
     const log = typeof logPath === 'string' ? await openLog(logPath) : humanLog(io.stderr)
     try {

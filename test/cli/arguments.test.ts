@@ -86,6 +86,21 @@ describe('bad arguments exit 2 with one message line and a usage hint', () => {
       message: "switchboard serve: option '--insecure' takes no value",
       hint: /serve/,
     },
+    {
+      argv: ['serve', 'not a name'],
+      message: 'switchboard serve: address "not a name" is invalid',
+      hint: /serve/,
+    },
+    {
+      argv: ['call', 'tcp://localhost', 'echo'],
+      message: 'switchboard call: address "tcp://localhost" is invalid: a port is required',
+      hint: /call/,
+    },
+    {
+      argv: ['call', 'ftp://example.org', 'echo'],
+      message: 'switchboard call: address "ftp://example.org": unknown scheme "ftp:"',
+      hint: /call/,
+    },
     { argv: ['call'], message: 'switchboard call: missing ADDRESS', hint: /usage: switchboard call ADDRESS/ },
     { argv: ['call', 'svc'], message: 'switchboard call: missing METHOD', hint: /call --help/ },
     {

@@ -92,7 +92,7 @@ function parseJson(text: string): unknown {
 
 interface Body {
   source: AsyncIterable<Uint8Array>
-  /** Closes the file if the call ended before reading it all. */
+  /** Stops reading the source (file or stdin) if the call ended before its end. */
   release(): void
 }
 
@@ -119,8 +119,8 @@ async function openBody(path: string, io: CliIo): Promise<Body> {
   const source = io.isTTY === true ? new ProgressBar(io.stderr, { total }).track(readable) : readable
   return {
     source,
-    release: () => {
-      if (readable !== io.stdin) readable.destroy()
-    },
+    // Stdin included: a call that failed while a pipe still feeds it would otherwise keep the
+    // process alive, reading a body nobody sends.
+    release: () => readable.destroy(),
   }
 }

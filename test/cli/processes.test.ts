@@ -76,6 +76,16 @@ test('a coded error exits 1 with "error CODE: message" on stderr', async () => {
   })
 })
 
+test('a failed call exits even while its stdin pipe stays open', async () => {
+  const child = startCli(['call', name, 'sink', '--stream', '-', '--timeout', '300'], env)
+  after(() => child.kill())
+  child.proc.stdin!.write(Buffer.alloc(10_000)) // and never ended
+  const exit = await withTimeout(child.exited, 15_000, 'the call to exit with stdin still open')
+  assert.equal(exit.code, 1)
+  assert.match(exit.stderr, /^error DEADLINE: /)
+  child.proc.stdin!.destroy()
+})
+
 test('a bad argument exits 2 before connecting anywhere', async () => {
   const r = await runCli(['call', name, 'echo', '--timeout', 'later'], env)
   assert.equal(r.code, 2)
@@ -106,8 +116,8 @@ test('last: SIGTERM stops serve with exit 0; the log has JSON lines for connect 
   assert.deepEqual(events.slice(-2), ['stopping', 'stopped'])
   const connects = records.filter((r) => r.event === 'connect').map((r) => r.id)
   const disconnects = records.filter((r) => r.event === 'disconnect').map((r) => r.id)
-  // echo, info, sink ×2, nope: five calls reached the server (the bad-argument one did not).
-  assert.equal(connects.length, 5, events.join(' '))
+  // echo, info, sink ×3, nope: six calls reached the server (the bad-argument one did not).
+  assert.equal(connects.length, 6, events.join(' '))
   assert.deepEqual([...disconnects].sort(), [...connects].sort())
 })
 

@@ -20,7 +20,7 @@ export const serve: Command = {
   details: [
     'methods:',
     '  echo  returns its argument',
-    '  info  { pid, uptimeMs, connections }',
+    '  info  { pid, uptimeMs, connections, activeCalls }',
     '  sink  reads a request stream to its end, returns { bytes, sha256 }',
     '',
     'Prints "listening <address>" on stdout once it accepts connections; stops gracefully on',

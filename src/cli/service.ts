@@ -3,7 +3,7 @@
  * to see what it is doing, and to measure an upload.
  *
  *   echo  returns its argument
- *   info  { pid, uptimeMs, connections }
+ *   info  { pid, uptimeMs, connections, activeCalls } (activeCalls counts this info call too)
  *   sink  reads a request stream to its end and returns { bytes, sha256 }
  */
 import { createHash } from 'node:crypto'
@@ -15,6 +15,8 @@ export interface ServiceInfo {
   pid: number
   uptimeMs: number
   connections: number
+  /** Calls being handled on every connection, this one included. */
+  activeCalls: number
 }
 
 export interface SinkResult {
@@ -29,6 +31,7 @@ export function registerBuiltins(server: Server): void {
     pid: process.pid,
     uptimeMs: Math.round(performance.now() - started),
     connections: server.connections.size,
+    activeCalls: [...server.connections].reduce((n, c) => n + c.getStats().activeHandlers, 0),
   }))
   server.handle<unknown, SinkResult>('sink', async (data, ctx) => {
     const hash = createHash('sha256')

@@ -4,7 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createInterface } from 'node:readline'
+import { createInterface, type Interface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { withTimeout } from '../helpers/wait.ts'
 
 const main = 'src/cli/main.ts'
@@ -22,8 +23,22 @@ export interface CliProcess {
   readonly exited: Promise<Exit>
   /** Resolves with the first stdout line starting with `prefix`; rejects if the process exits first. */
   line(prefix: string, timeoutMs?: number): Promise<string>
+  /** Resolves with the first stderr line matching `pattern`; rejects if the process exits first. */
+  errorLine(pattern: RegExp, timeoutMs?: number): Promise<string>
   /** SIGKILL if still running (cleanup after a failed test). */
   kill(): Promise<void>
+}
+
+interface WatchedLines {
+  readonly lines: Interface
+  readonly seen: string[]
+}
+
+function watchLines(stream: Readable): WatchedLines {
+  const lines = createInterface({ input: stream })
+  const seen: string[] = []
+  lines.on('line', (l) => seen.push(l))
+  return { lines, seen }
 }
 
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
@@ -46,30 +61,28 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
     stdout,
     stderr,
   }))
-  const lines = createInterface({ input: proc.stdout! })
-  const seen: string[] = []
-  lines.on('line', (l) => seen.push(l))
+  const out = watchLines(proc.stdout!)
+  const err = watchLines(proc.stderr!)
+  const describe = `switchboard ${args.join(' ')}`
+  const first = (watched: WatchedLines, test: (l: string) => boolean, what: string, timeoutMs: number) => {
+    const found = new Promise<string>((resolve, reject) => {
+      const hit = watched.seen.find(test)
+      if (hit !== undefined) return resolve(hit)
+      const onLine = (l: string): void => {
+        if (!test(l)) return
+        watched.lines.off('line', onLine)
+        resolve(l)
+      }
+      watched.lines.on('line', onLine)
+      void exited.then((e) => reject(new Error(`${describe} exited (${e.code}) before ${what}: ${e.stderr}`)))
+    })
+    return withTimeout(found, timeoutMs, `${what} from ${describe}`)
+  }
   return {
     proc,
     exited,
-    line(prefix, timeoutMs = 15_000) {
-      const found = new Promise<string>((resolve, reject) => {
-        const hit = seen.find((l) => l.startsWith(prefix))
-        if (hit !== undefined) return resolve(hit)
-        const onLine = (l: string): void => {
-          if (!l.startsWith(prefix)) return
-          lines.off('line', onLine)
-          resolve(l)
-        }
-        lines.on('line', onLine)
-        void exited.then((e) =>
-          reject(
-            new Error(`switchboard ${args.join(' ')} exited (${e.code}) before '${prefix}': ${e.stderr}`),
-          ),
-        )
-      })
-      return withTimeout(found, timeoutMs, `'${prefix}' from switchboard ${args.join(' ')}`)
-    },
+    line: (prefix, timeoutMs = 15_000) => first(out, (l) => l.startsWith(prefix), `'${prefix}'`, timeoutMs),
+    errorLine: (pattern, timeoutMs = 15_000) => first(err, (l) => pattern.test(l), `${pattern}`, timeoutMs),
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
       await exited

@@ -7,6 +7,7 @@
 import { type FileHandle, open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { connect } from '../link/api.ts'
+import type { Link } from '../link/link.ts'
 import type { RequestOptions } from '../rpc/types.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
@@ -61,14 +62,15 @@ export const call: Command = {
       ...(timeout === undefined ? {} : { timeout }),
       ...(io.shutdown === undefined ? {} : { signal: io.shutdown }),
     }
-    const link = await connect(address, endpointOptions(io, args.options['insecure'] === true))
+    let link: Link | undefined
     try {
+      link = await connect(address, endpointOptions(io, args.options['insecure'] === true))
       const result = await link.request(method, body === undefined ? data : body.source, options)
       writeLine(io.stdout, toJsonLine(result))
       return ExitCode.ok
     } finally {
       body?.release()
-      await link.close()
+      await link?.close()
     }
   },
 }

@@ -102,7 +102,8 @@ export class OutgoingCall implements ChannelHandler {
         this.method,
         MessageKind.REQUEST | flags,
         messageId,
-        timeout,
+        // The wire carries whole ms (a varint); round a fraction up so the peer never stops early.
+        timeout === undefined ? undefined : Math.ceil(timeout),
         options.trace,
         bytes?.length,
         false,

@@ -1,0 +1,9 @@
+/**
+ * Every command of the `switchboard` CLI, in the order help lists them. A new command is one
+ * file exporting a `Command` and one line here.
+ */
+import { call } from './call.ts'
+import type { Command } from './command.ts'
+import { serve } from './serve.ts'
+
+export const commands: readonly Command[] = [serve, call]

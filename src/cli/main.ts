@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+/**
+ * The `switchboard` executable: runs the CLI with the real process streams and turns SIGINT and
+ * SIGTERM into a graceful stop (a second signal exits at once).
+ */
+import { run } from './run.ts'
+
+const shutdown = new AbortController()
+const onSignal = (signal: NodeJS.Signals): void => {
+  if (shutdown.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
+  shutdown.abort()
+}
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+
+process.exitCode = await run(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  isTTY: process.stderr.isTTY === true,
+  shutdown: shutdown.signal,
+})

@@ -290,6 +290,16 @@ export class Session {
 
   private flush(): void {
     this.flushScheduled = false
+    try {
+      this.flushNow()
+    } catch (err) {
+      // A frame we cannot encode is our own bug, never the peer's: fail this session, coded,
+      // instead of throwing out of setImmediate and taking the whole process down.
+      this.abort(sbError('INTERNAL', 'a frame could not be encoded', { cause: err }))
+    }
+  }
+
+  private flushNow(): void {
     const mux = this.mux
     if (mux === undefined || this.state === 'closed' || this.waitingDrain) return
     const frames = mux.drain(now(), this.opts.flushBytes)

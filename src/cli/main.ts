@@ -10,6 +10,11 @@ const onSignal = (signal: NodeJS.Signals): void => {
   if (shutdown.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
   shutdown.abort()
 }
+// A reader that stops early (`switchboard call … | head`) is not our failure: end quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err
+  process.exit(process.exitCode ?? 0)
+})
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 

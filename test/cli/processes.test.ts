@@ -86,6 +86,16 @@ test('a failed call exits even while its stdin pipe stays open', async () => {
   child.proc.stdin!.destroy()
 })
 
+test('a reader that closes stdout early (| head) ends call quietly, no stack trace', async () => {
+  const big = JSON.stringify({ text: 'y'.repeat(100_000) })
+  const call = startCli(['call', name, 'echo', big], env)
+  call.proc.stdout!.destroy() // the reader went away before the result was printed
+  const r = await withTimeout(call.exited, 20_000, 'call to exit')
+  assert.equal(r.signal, null)
+  assert.doesNotMatch(r.stderr, /EPIPE|at .*\(/, 'no uncaught EPIPE stack')
+  assert.equal(r.code, 0)
+})
+
 test('a bad argument exits 2 before connecting anywhere', async () => {
   const r = await runCli(['call', name, 'echo', '--timeout', 'later'], env)
   assert.equal(r.code, 2)

@@ -8,8 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { ProgressBar } from '../../src/cli/progress.ts'
 import { connect, isSwitchboardError, type Link } from '../../src/index.ts'
-import { progressBar } from './progress.ts'
 
 const ECHOES = 2_000
 const TICKS = 20_000
@@ -124,7 +124,8 @@ async function main(): Promise<void> {
 /** Streams STREAM_BYTES of seeded pseudo-random bytes to `sink`; returns the agreed digest. */
 async function streamed(link: Link): Promise<string> {
   const ours = createHash('sha256')
-  const bar = progressBar('5) streaming', STREAM_BYTES)
+  // The CLI's progress bar, on a terminal only (a log should not fill with redraws).
+  const bar = process.stdout.isTTY ? new ProgressBar(process.stdout, { total: STREAM_BYTES }) : undefined
   async function* body(): AsyncGenerator<Uint8Array> {
     let x = 0x9e3779b9
     for (let sent = 0; sent < STREAM_BYTES; sent += BLOCK) {
@@ -137,7 +138,7 @@ async function streamed(link: Link): Promise<string> {
       }
       const block = new Uint8Array(words.buffer)
       ours.update(block)
-      bar.update(sent + BLOCK)
+      bar?.add(BLOCK)
       yield block
     }
   }
@@ -155,7 +156,7 @@ async function streamed(link: Link): Promise<string> {
     }
     return mine
   } finally {
-    bar.end()
+    bar?.finish()
   }
 }
 

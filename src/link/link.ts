@@ -200,38 +200,44 @@ export class Link extends EventEmitter {
     })
   }
 
-  /** Calls `method` on the peer. See RequestOptions for deadlines and cancellation. */
+  /**
+   * Calls `method` on the peer. See RequestOptions for deadlines and cancellation. Ignoring the
+   * promise is safe: the library observes it, so a failure never raises unhandledRejection.
+   */
   request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const timeout = options.timeout ?? (isStream(data) ? undefined : 30_000)
-    return this.whenConnected(sizeOf(data), timeout, options.signal, method, (c, remaining) =>
-      c.request<T>(method, data, remaining === undefined ? options : { ...options, timeout: remaining }),
+    return observed(
+      this.whenConnected(sizeOf(data), timeout, options.signal, method, (c, remaining) =>
+        c.request<T>(method, data, remaining === undefined ? options : { ...options, timeout: remaining }),
+      ),
     )
   }
 
   /** One-way message; resolves when fully written. Ignoring the promise is safe ('sendFailed' reports failures). */
   send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(
-      this.whenConnected(sizeOf(data), undefined, options.signal, method, (c) =>
-        c.send(method, data, options),
-      ),
-      method,
-    )
+    return this.oneWay(method, data, options, (c) => c.send(method, data, options))
   }
 
   /** Sends an event on `topic` to the peer if it subscribed. Same rules as send(). */
   publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(
-      this.whenConnected(sizeOf(data), undefined, options.signal, topic, (c) =>
-        c.publish(topic, data, options),
-      ),
-      topic,
-    )
+    return this.oneWay(topic, data, options, (c) => c.publish(topic, data, options))
   }
 
-  private observe(p: Promise<void>, name: string): Promise<void> {
+  private oneWay(
+    name: string,
+    data: unknown,
+    options: SendOptions,
+    start: (c: RpcConnection) => Promise<void>,
+  ): Promise<void> {
+    let onConnection = false
+    const p = this.whenConnected(sizeOf(data), undefined, options.signal, name, (c) => {
+      onConnection = true
+      return start(c)
+    })
     p.catch((err: unknown) => {
-      // The connection already reported its own sendFailed; report the ones that never reached it.
-      if (this.conn === undefined && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
+      // A message handed to a connection is reported by it (forwarded in attach()); report here
+      // only the ones that never reached one, so each failure is one 'sendFailed'.
+      if (!onConnection && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
     })
     return p
   }
@@ -309,6 +315,12 @@ class ProxySubscription<T> extends Subscription<T> {
       }
     })()
   }
+}
+
+/** Marks `p` handled (the caller still sees its rejection when it awaits it) and returns it. */
+function observed<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
 }
 
 function isStream(data: unknown): boolean {

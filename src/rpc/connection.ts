@@ -131,18 +131,23 @@ export class RpcConnection extends EventEmitter {
 
   // ---- calls from this side ----------------------------------------------------------------
 
-  /** Calls `method` on the peer and resolves with its result. */
+  /**
+   * Calls `method` on the peer and resolves with its result. The promise is observed here, so
+   * ignoring it never raises unhandledRejection (awaiting it still sees the rejection).
+   */
   request<T = unknown>(
     method: string,
     data?: unknown,
     options: RequestOptions = {},
     messageId = this.nextMessageId(),
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    const promise = new Promise<T>((resolve, reject) => {
       const call = new OutgoingCall(this, method, resolve as (v: unknown) => void, reject, options.signal)
       this.pending.add(call)
       call.start(data, options, messageId)
     })
+    promise.catch(() => {})
+    return promise
   }
 
   /**

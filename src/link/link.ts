@@ -40,7 +40,21 @@ export interface LinkStats extends Partial<Omit<ConnectionStats, 'state'>> {
   queuedBytes: number
 }
 
-export class Link extends EventEmitter {
+/** A link's lifecycle events (remote events are subscribe()'s, so they never collide with these). */
+export interface LinkEvents {
+  /** The state changed. */
+  state: [from: LinkState, to: LinkState]
+  /** The first hello exchange is done (state 'ready'). */
+  ready: []
+  /** The link closed: `err` says why, undefined after close(). */
+  close: [err: SwitchboardError | undefined]
+  /** A session or handler error nobody awaits (emitted only while someone listens). */
+  error: [err: SwitchboardError]
+  /** A send() or publish() failed (`name` is its method or topic); also its promise's rejection. */
+  sendFailed: [err: SwitchboardError, name: string]
+}
+
+export class Link extends EventEmitter<LinkEvents> {
   state: LinkState = 'connecting'
   readonly address: string
   /** Handlers for calls the peer makes on this link. */
@@ -89,14 +103,22 @@ export class Link extends EventEmitter {
       conn.abort(this.closeError)
       return
     }
-    this.conn = conn
-    conn.on('sendFailed', (err: unknown, name: string) => this.emit('sendFailed', err, name))
-    conn.on('error', (err: unknown) => this.report(err as SwitchboardError))
-    conn.on('goaway', (code: string) => {
+    // The peer's GOAWAY (a PAIR_FULL refusal comes right after the hello) and even the end of
+    // the session may have happened before this attach ran: read what the connection recorded.
+    const noteGoaway = (code: string | undefined): void => {
       if (code === 'PAIR_FULL')
         this.refusal = sbError('PAIR_FULL', `${this.address} already has two processes`)
-    })
-    conn.on('close', (err: SwitchboardError | undefined) => this.lost(err))
+    }
+    noteGoaway(conn.goawayCode)
+    if (conn.closeError !== undefined) {
+      this.shutdown(this.refusal ?? conn.closeError)
+      return
+    }
+    this.conn = conn
+    conn.on('sendFailed', (err, name) => this.emit('sendFailed', err, name))
+    conn.on('error', (err) => this.report(err))
+    conn.on('goaway', noteGoaway)
+    conn.on('close', (err) => this.lost(err))
     this.transition('ready')
     for (const s of this.subscriptions) s.attach(conn)
     for (const w of [...this.waiting]) {
@@ -237,7 +259,8 @@ export class Link extends EventEmitter {
     p.catch((err: unknown) => {
       // A message handed to a connection is reported by it (forwarded in attach()); report here
       // only the ones that never reached one, so each failure is one 'sendFailed'.
-      if (!onConnection && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
+      if (!onConnection && this.listenerCount('sendFailed') > 0)
+        this.emit('sendFailed', err as SwitchboardError, name)
     })
     return p
   }

@@ -106,10 +106,15 @@ test('any JSON value survives our encoder and the independent decoder unchanged'
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, noNegativeZero(x)]))
           : v
   fc.assert(
-    fc.property(fc.jsonValue(), fc.maxSafeInteger(), (json, int) => {
-      const value = { json, int }
-      assert.deepEqual(decode(ours(value)), noNegativeZero(value))
-    }),
+    fc.property(
+      // a `__proto__` key is renamed by our decoder and refused by theirs: tested on its own below
+      fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+      fc.maxSafeInteger(),
+      (json, int) => {
+        const value = { json, int }
+        assert.deepEqual(decode(ours(value)), noNegativeZero(value))
+      },
+    ),
     { numRuns: budget.propertyRuns },
   )
 })
@@ -231,6 +236,19 @@ test('undefined: nil inside values (read back as null); a top-level undefined is
   assert.equal(roundTrip(undefined), null)
   // request()/send() never encode a top-level undefined: the body is empty and reads as undefined.
   assert.equal(encodeBody(msgpackCodec, undefined).bytes.length, 0)
+})
+
+test("a peer's __proto__ key cannot change a decoded object's prototype", () => {
+  const bytes = new Encoder().encode(
+    Object.fromEntries([
+      ['__proto__', { polluted: true }],
+      ['a', 1],
+    ]),
+  )
+  const got = msgpackCodec.decode(bytes) as Record<string, unknown>
+  assert.equal(Object.getPrototypeOf(got), Object.prototype)
+  assert.equal(got['polluted'], undefined)
+  assert.deepEqual(Object.keys(got), ['__proto_', 'a'], 'msgpackr renames the key to __proto_')
 })
 
 test('other JS-only values: what our codec writes for them', () => {

@@ -110,7 +110,9 @@ export class Link extends EventEmitter<LinkEvents> {
         this.refusal = sbError('PAIR_FULL', `${this.address} already has two processes`)
     }
     noteGoaway(conn.goawayCode)
-    if (conn.closeError !== undefined) {
+    if (conn.closeError !== undefined || this.refusal !== undefined) {
+      // Refused or already gone: never 'ready' (connecting → closed, with the refusal's code).
+      if (conn.closeError === undefined) conn.abort(this.refusal)
       this.shutdown(this.refusal ?? conn.closeError)
       return
     }

@@ -41,8 +41,12 @@ test('ignored failing calls: no unhandledRejection, one sendFailed per failed se
   const result = await withTimeout(
     new Promise<Result>((resolve, reject) => {
       lines.on('line', (line) => {
-        if (line === 'kill-server') void server?.kill()
-        else if (line.startsWith('{')) resolve(JSON.parse(line) as Result)
+        if (line === 'kill-server') {
+          const killing = server!
+          void killing.kill().then(() => {
+            stderr += `[server exited: ${killing.proc.exitCode ?? killing.proc.signalCode}]`
+          })
+        } else if (line.startsWith('{')) resolve(JSON.parse(line) as Result)
       })
       client.once('exit', (code) => reject(new Error(`client exited with ${code} first: ${stderr}`)))
     }),

@@ -23,6 +23,8 @@ interface Result {
   unhandledReasons: string[]
   sendFailed: { link: string; name: string; code: string }[]
   expectedFailures: string[]
+  liveBeforeKill: string
+  liveCloseCode: string | undefined
 }
 
 test('ignored failing calls: no unhandledRejection, one sendFailed per failed send/publish', async () => {
@@ -53,6 +55,9 @@ test('ignored failing calls: no unhandledRejection, one sendFailed per failed se
     30_000,
     'the client to report',
   )
+  // The live link was still up when its server was killed, and it saw the death as such.
+  assert.equal(result.liveBeforeKill, 'ready')
+  assert.equal(result.liveCloseCode, 'CONNECTION_LOST')
   assert.equal(result.unhandled, 0, `unhandled rejections: ${result.unhandledReasons.join('; ')}`)
   const seen = result.sendFailed.map((f) => `${f.link} ${f.name}`).sort()
   assert.deepEqual(

@@ -238,6 +238,14 @@ test('undefined: nil inside values (read back as null); a top-level undefined is
   assert.equal(encodeBody(msgpackCodec, undefined).bytes.length, 0)
 })
 
+test('the never-used byte 0xc1 is not refused: it reads as an opaque marker object', () => {
+  const got = msgpackCodec.decode(Uint8Array.of(0x91, 0xc1)) as unknown[]
+  assert.equal(got.length, 1)
+  assert.equal(typeof got[0], 'object')
+  assert.notEqual(got[0], null)
+  assert.notEqual(Object.getPrototypeOf(got[0]), Object.prototype, 'not a plain object')
+})
+
 test("a peer's __proto__ key cannot change a decoded object's prototype", () => {
   const bytes = new Encoder().encode(
     Object.fromEntries([

@@ -40,7 +40,21 @@ export interface LinkStats extends Partial<Omit<ConnectionStats, 'state'>> {
   queuedBytes: number
 }
 
-export class Link extends EventEmitter {
+/** A link's lifecycle events (remote events are subscribe()'s, so they never collide with these). */
+export interface LinkEvents {
+  /** The state changed. */
+  state: [from: LinkState, to: LinkState]
+  /** The first hello exchange is done (state 'ready'). */
+  ready: []
+  /** The link closed: `err` says why, undefined after close(). */
+  close: [err: SwitchboardError | undefined]
+  /** A session or handler error nobody awaits (emitted only while someone listens). */
+  error: [err: SwitchboardError]
+  /** A send() or publish() failed (`name` is its method or topic); also its promise's rejection. */
+  sendFailed: [err: SwitchboardError, name: string]
+}
+
+export class Link extends EventEmitter<LinkEvents> {
   state: LinkState = 'connecting'
   readonly address: string
   /** Handlers for calls the peer makes on this link. */
@@ -89,14 +103,24 @@ export class Link extends EventEmitter {
       conn.abort(this.closeError)
       return
     }
-    this.conn = conn
-    conn.on('sendFailed', (err: unknown, name: string) => this.emit('sendFailed', err, name))
-    conn.on('error', (err: unknown) => this.report(err as SwitchboardError))
-    conn.on('goaway', (code: string) => {
+    // The peer's GOAWAY (a PAIR_FULL refusal comes right after the hello) and even the end of
+    // the session may have happened before this attach ran: read what the connection recorded.
+    const noteGoaway = (code: string | undefined): void => {
       if (code === 'PAIR_FULL')
         this.refusal = sbError('PAIR_FULL', `${this.address} already has two processes`)
-    })
-    conn.on('close', (err: SwitchboardError | undefined) => this.lost(err))
+    }
+    noteGoaway(conn.goawayCode)
+    if (conn.closeError !== undefined || this.refusal !== undefined) {
+      // Refused or already gone: never 'ready' (connecting → closed, with the refusal's code).
+      if (conn.closeError === undefined) conn.abort(this.refusal)
+      this.shutdown(this.refusal ?? conn.closeError)
+      return
+    }
+    this.conn = conn
+    conn.on('sendFailed', (err, name) => this.emit('sendFailed', err, name))
+    conn.on('error', (err) => this.report(err))
+    conn.on('goaway', noteGoaway)
+    conn.on('close', (err) => this.lost(err))
     this.transition('ready')
     for (const s of this.subscriptions) s.attach(conn)
     for (const w of [...this.waiting]) {
@@ -200,38 +224,45 @@ export class Link extends EventEmitter {
     })
   }
 
-  /** Calls `method` on the peer. See RequestOptions for deadlines and cancellation. */
+  /**
+   * Calls `method` on the peer. See RequestOptions for deadlines and cancellation. Ignoring the
+   * promise is safe: the library observes it, so a failure never raises unhandledRejection.
+   */
   request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const timeout = options.timeout ?? (isStream(data) ? undefined : 30_000)
-    return this.whenConnected(sizeOf(data), timeout, options.signal, method, (c, remaining) =>
-      c.request<T>(method, data, remaining === undefined ? options : { ...options, timeout: remaining }),
+    return observed(
+      this.whenConnected(sizeOf(data), timeout, options.signal, method, (c, remaining) =>
+        c.request<T>(method, data, remaining === undefined ? options : { ...options, timeout: remaining }),
+      ),
     )
   }
 
   /** One-way message; resolves when fully written. Ignoring the promise is safe ('sendFailed' reports failures). */
   send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(
-      this.whenConnected(sizeOf(data), undefined, options.signal, method, (c) =>
-        c.send(method, data, options),
-      ),
-      method,
-    )
+    return this.oneWay(method, data, options, (c) => c.send(method, data, options))
   }
 
   /** Sends an event on `topic` to the peer if it subscribed. Same rules as send(). */
   publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(
-      this.whenConnected(sizeOf(data), undefined, options.signal, topic, (c) =>
-        c.publish(topic, data, options),
-      ),
-      topic,
-    )
+    return this.oneWay(topic, data, options, (c) => c.publish(topic, data, options))
   }
 
-  private observe(p: Promise<void>, name: string): Promise<void> {
+  private oneWay(
+    name: string,
+    data: unknown,
+    options: SendOptions,
+    start: (c: RpcConnection) => Promise<void>,
+  ): Promise<void> {
+    let onConnection = false
+    const p = this.whenConnected(sizeOf(data), undefined, options.signal, name, (c) => {
+      onConnection = true
+      return start(c)
+    })
     p.catch((err: unknown) => {
-      // The connection already reported its own sendFailed; report the ones that never reached it.
-      if (this.conn === undefined && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
+      // A message handed to a connection is reported by it (forwarded in attach()); report here
+      // only the ones that never reached one, so each failure is one 'sendFailed'.
+      if (!onConnection && this.listenerCount('sendFailed') > 0)
+        this.emit('sendFailed', err as SwitchboardError, name)
     })
     return p
   }
@@ -309,6 +340,12 @@ class ProxySubscription<T> extends Subscription<T> {
       }
     })()
   }
+}
+
+/** Marks `p` handled (the caller still sees its rejection when it awaits it) and returns it. */
+function observed<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
 }
 
 function isStream(data: unknown): boolean {

@@ -12,7 +12,19 @@ import type { ListenOptions } from './options.ts'
 
 export type ServerConnection = RpcConnection
 
-export class Server extends EventEmitter {
+/** A server's events. */
+export interface ServerEvents {
+  /** A client finished its hello and is served. */
+  connection: [conn: ServerConnection]
+  /** A served client's connection ended. */
+  disconnect: [conn: ServerConnection]
+  /** A handshake or connection error (emitted only while someone listens). */
+  error: [err: SwitchboardError]
+  /** close() finished. */
+  close: []
+}
+
+export class Server extends EventEmitter<ServerEvents> {
   /** The resolved address (e.g. tcp://127.0.0.1:34567 when port 0 was asked). */
   address = ''
   /** Open connections. */
@@ -56,7 +68,7 @@ export class Server extends EventEmitter {
           )
         }
         this.connections.add(conn)
-        conn.on('error', (err: SwitchboardError) => this.report(err))
+        conn.on('error', (err) => this.report(err))
         conn.on('close', () => {
           this.connections.delete(conn)
           this.emit('disconnect', conn)

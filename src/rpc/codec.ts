@@ -2,7 +2,7 @@
  * Payload codecs: how values become bytes. Negotiated in the hello (CODECS); the dialer's first
  * choice that the listener also offers wins.
  *
- * msgpack is standard MessagePack that other languages read (docs/protocol.md §Payloads):
+ * msgpack is standard MessagePack that other languages read (docs/protocol.md §21 has the exact table):
  * msgpackr's records/structures extension is off, integers outside int32 that are still safe
  * JS integers are written as 64-bit integers (msgpackr alone would write 2^40 as a float64),
  * `undefined` is written as nil. msgpackr is imported only through its pure entry points.
@@ -20,47 +20,59 @@ export interface Codec {
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true })
 const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto', mapsAsObjects: true })
 
+/** A safe integer msgpackr alone would write as a float64 (it writes only 32-bit ints as ints). */
 function isLargeInt(v: number): boolean {
-  return Number.isInteger(v) && (v > 0xffffffff || v < -0x80000000)
+  return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0x80000000)
 }
 
 /**
- * Returns `value` with every safe integer outside int32 range replaced by a BigInt, so msgpackr
- * writes it as an integer. Copy-on-write: a value with no such integer is returned as is.
+ * Returns `value` made ready for msgpackr, copy-on-write (a value needing no change is returned
+ * as is, so the common case allocates nothing):
+ * - every safe integer outside int32/uint32 range becomes a BigInt, so msgpackr writes it as a
+ *   64-bit integer (a non-safe integral number such as 1e300 stays a float64);
+ * - every typed array other than Uint8Array, and every DataView, becomes a Uint8Array over the
+ *   same bytes: msgpackr 2.1 writes those with a bin header of byteLength but copies their
+ *   elements, not their bytes, so the rest of the bin held stale bytes of earlier messages;
+ * - a Set is walked like an array (msgpackr writes it as one) and a Map's keys and values, and
+ *   the own fields of a class instance without toJSON, like a plain object's;
+ * - an invalid Date becomes nil (as in JSON): msgpackr would write a 1-byte timestamp extension,
+ *   which the MessagePack spec does not define and other decoders reject.
  */
-function widenLargeInts(value: unknown): unknown {
+function prepare(value: unknown): unknown {
   if (typeof value === 'number') return isLargeInt(value) ? BigInt(value) : value
   if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i]
-      const w = widenLargeInts(v)
-      if (w !== v) {
-        copy ??= value.slice()
-        copy[i] = w
-      }
-    }
-    return copy ?? value
+  if (ArrayBuffer.isView(value)) {
+    return value instanceof Uint8Array
+      ? value
+      : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   }
+  if (Array.isArray(value)) return prepareList(value) ?? value
+  if (value instanceof Set) return prepareList([...value]) ?? value
   if (value instanceof Map) {
-    let copy: Map<unknown, unknown> | undefined
+    let changed = false
+    const entries: [unknown, unknown][] = []
     for (const [k, v] of value) {
-      const w = widenLargeInts(v)
-      if (w !== v) {
-        copy ??= new Map(value)
-        copy.set(k, w)
-      }
+      const pk = prepare(k)
+      const pv = prepare(v)
+      if (pk !== k || pv !== v) changed = true
+      entries.push([pk, pv])
     }
-    return copy ?? value
+    return changed ? new Map(entries) : value
   }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return value
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value
+  if (
+    value instanceof RegExp ||
+    value instanceof Error ||
+    value instanceof ArrayBuffer ||
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    return value
+  }
   let copy: Record<string, unknown> | undefined
   const obj = value as Record<string, unknown>
-  for (const key in obj) {
+  for (const key of Object.keys(obj)) {
     const v = obj[key]
-    const w = widenLargeInts(v)
+    const w = prepare(v)
     if (w !== v) {
       copy ??= { ...obj }
       copy[key] = w
@@ -69,11 +81,25 @@ function widenLargeInts(value: unknown): unknown {
   return copy ?? value
 }
 
+/** The prepared list, or undefined when no element changed. */
+function prepareList(list: readonly unknown[]): unknown[] | undefined {
+  let copy: unknown[] | undefined
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i]
+    const w = prepare(v)
+    if (w !== v) {
+      copy ??= list.slice()
+      copy[i] = w
+    }
+  }
+  return copy
+}
+
 export const msgpackCodec: Codec = {
   name: 'msgpack',
   encode(value) {
     try {
-      return packr.pack(widenLargeInts(value))
+      return packr.pack(prepare(value))
     } catch (cause) {
       throw sbError('CODEC_ERROR', 'value cannot be encoded as MessagePack', { cause })
     }

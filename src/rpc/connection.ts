@@ -38,7 +38,19 @@ export type HandlerTable = ReadonlyMap<string, Handler>
 
 const NO_HANDLERS: HandlerTable = new Map()
 
-export class RpcConnection extends EventEmitter {
+/** A connection's events. */
+export interface ConnectionEvents {
+  /** A send() or publish() on this connection failed (`name`: its method or topic). */
+  sendFailed: [err: SwitchboardError, name: string]
+  /** An error nobody awaits, e.g. a one-way handler that threw (emitted only while someone listens). */
+  error: [err: SwitchboardError]
+  /** The peer sent GOAWAY with this code (GOING_AWAY, PAIR_FULL, …). */
+  goaway: [code: ErrorCode]
+  /** The session ended: `err` says why, undefined after a clean close. */
+  close: [err: SwitchboardError | undefined]
+}
+
+export class RpcConnection extends EventEmitter<ConnectionEvents> {
   readonly sweep = new DeadlineSweep()
   private session!: Session
   private codecImpl!: Codec
@@ -53,7 +65,10 @@ export class RpcConnection extends EventEmitter {
   private readonly peerTopics = new Map<string, number>()
   private messageIds = 0
   private drainWaiters: (() => void)[] = []
+  /** Why the session ended, once it has (set before 'close' is emitted). */
   closeError: SwitchboardError | undefined
+  /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
+  goawayCode: ErrorCode | undefined
 
   private constructor(handlers: HandlerTable, options: ConnectionOptions) {
     super()
@@ -72,7 +87,10 @@ export class RpcConnection extends EventEmitter {
     conn.session = await Session.establish(transport, role, options, {
       onChannel: (ch) => conn.onChannel(ch),
       onName: (id, name) => conn.inNames.define(id, name),
-      onGoaway: (_last, code) => conn.emit('goaway', code),
+      onGoaway: (_last, code) => {
+        conn.goawayCode = code
+        conn.emit('goaway', code)
+      },
       onClose: (err) => conn.onSessionClose(err),
       onFlushed: () => conn.onFlushed(),
     })
@@ -141,18 +159,23 @@ export class RpcConnection extends EventEmitter {
 
   // ---- calls from this side ----------------------------------------------------------------
 
-  /** Calls `method` on the peer and resolves with its result. */
+  /**
+   * Calls `method` on the peer and resolves with its result. The promise is observed here, so
+   * ignoring it never raises unhandledRejection (awaiting it still sees the rejection).
+   */
   request<T = unknown>(
     method: string,
     data?: unknown,
     options: RequestOptions = {},
     messageId = this.nextMessageId(),
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    const promise = new Promise<T>((resolve, reject) => {
       const call = new OutgoingCall(this, method, resolve as (v: unknown) => void, reject, options.signal)
       this.pending.add(call)
       call.start(data, options, messageId)
     })
+    promise.catch(() => {})
+    return promise
   }
 
   /**
@@ -177,7 +200,7 @@ export class RpcConnection extends EventEmitter {
 
   private observe(promise: Promise<void>, name: string): Promise<void> {
     promise.catch((err: unknown) => {
-      if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
+      if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err as SwitchboardError, name)
     })
     return promise
   }

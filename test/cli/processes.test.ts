@@ -126,8 +126,9 @@ test('last: SIGTERM stops serve with exit 0; the log has JSON lines for connect 
   assert.deepEqual(events.slice(-2), ['stopping', 'stopped'])
   const connects = records.filter((r) => r.event === 'connect').map((r) => r.id)
   const disconnects = records.filter((r) => r.event === 'disconnect').map((r) => r.id)
-  // echo, info, sink ×3, nope: six calls reached the server (the bad-argument one did not).
-  assert.equal(connects.length, 6, events.join(' '))
+  // echo, info, sink ×3, nope, the early-closed reader: seven calls reached the server (the
+  // bad-argument one did not).
+  assert.equal(connects.length, 7, events.join(' '))
   assert.deepEqual([...disconnects].sort(), [...connects].sort())
 })
 

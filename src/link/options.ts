@@ -27,6 +27,10 @@ export interface ConnectOptions extends EndpointOptions {
 export interface ListenOptions extends EndpointOptions {
   /** Most connections served at once; more are refused. Default 1,024. */
   maxConnections?: number
+  /** Most connections handshaking at once; more get the retryable HANDSHAKE_BUSY. Default 64. */
+  maxHandshaking?: number
+  /** Most connections handshaking at once from one remote IP (TCP/TLS); more get HANDSHAKE_BUSY. Default 8. */
+  maxHandshakingPerSource?: number
 }
 
 export const defaultMaxQueuedBytes = 8 * 1024 * 1024

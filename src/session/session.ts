@@ -110,6 +110,7 @@ export class Session {
   private secure: SecureHandshake | undefined
   /** The peer refused us (its refusal came in): do not answer with one. */
   private peerRefused = false
+  private holdRecords = false
   private readonly reader = new UnitReader()
   private mux: Mux | undefined
   private packer: RecordPacker | undefined
@@ -207,13 +208,33 @@ export class Session {
 
   // ---- receiving ----------------------------------------------------------------------------
 
+  /**
+   * Records that arrive with the end of the handshake (the same chunk) wait one macrotask: the
+   * layer above gets the session from establish() only after `ready` resolved, so a channel it
+   * opened must not reach its handler before then.
+   */
+  private releaseRecords(): void {
+    this.holdRecords = true
+    setImmediate(() => {
+      this.holdRecords = false
+      if (this.state === 'closed' || this.mux === undefined) return
+      try {
+        this.readRecords()
+      } catch (err) {
+        const coded = asCoded(err)
+        this.mux.fatal(coded)
+        this.fail(coded)
+      }
+    })
+  }
+
   private onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return
     this.bytesIn += chunk.length
     this.reader.push(chunk)
     try {
       if (this.state === 'handshaking') this.readHandshake()
-      if (this.mux !== undefined) this.readRecords()
+      if (this.mux !== undefined && !this.holdRecords) this.readRecords()
     } catch (err) {
       // After the hello the mux fails itself, so the peer gets a GOAWAY with the code (its
       // onFatal lands in fail()); during the hello there is nothing to send it in.
@@ -323,6 +344,7 @@ export class Session {
       security: agreement.security,
     })
     debug('%s session open with %s (codec %s)', this.role, this.transport.remote, agreement.codec)
+    this.releaseRecords()
     this.resolveReady()
   }
 

@@ -122,6 +122,8 @@ export class Session {
   private closeTimer: NodeJS.Timeout | undefined
   private peerPreambleSeen = false
   private goawayReceived = false
+  /** The code of the peer's GOAWAY: GOING_AWAY for a graceful close, else why it failed us. */
+  private goawayCode: ErrorCode | undefined
   private bytesIn = 0
   private closeError: SwitchboardError | undefined
   private readonly ready: Promise<void>
@@ -420,6 +422,7 @@ export class Session {
 
   private onGoaway(lastChannel: number, code: ErrorCode): void {
     this.goawayReceived = true
+    this.goawayCode = code
     this.handler.onGoaway?.(lastChannel, code)
   }
 
@@ -478,9 +481,15 @@ export class Session {
   }
 
   private onTransportClose(err: Error | undefined): void {
-    if (this.state !== 'closed' && this.goawayReceived && this.mux?.idle === true && err === undefined) {
+    const code = this.goawayCode
+    if (this.state === 'closed') {
+      // already settled
+    } else if (err === undefined && code !== undefined && code !== 'GOING_AWAY') {
+      // The peer's GOAWAY said why it failed us (INTEGRITY, FRAME_MALFORMED, ...): report that.
+      this.settle(sbError(code, `${this.transport.remote} closed the session: ${code}`))
+    } else if (this.goawayReceived && this.mux?.idle === true && err === undefined) {
       this.settle(undefined) // the peer said goodbye and nothing was left open: a clean close
-    } else if (this.state !== 'closed') {
+    } else {
       const cause = err === undefined ? undefined : { cause: err }
       this.settle(sbError('CONNECTION_LOST', `connection to ${this.transport.remote} lost`, cause))
     }

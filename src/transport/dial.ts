@@ -115,15 +115,13 @@ function wrap(socket: Socket, endpoint: Endpoint): SocketTransport {
   if (endpoint.kind === 'ipc') return new SocketTransport(socket, endpoint.address, undefined)
   socket.setNoDelay(true)
   const host = socket.remoteAddress
+  const port = socket.remotePort ?? endpoint.port
   const remote =
     host === undefined
       ? endpoint.address
-      : formatAddress({
-          kind: 'tcp',
-          family: endpoint.family,
-          host,
-          port: socket.remotePort ?? endpoint.port,
-        })
+      : formatAddress(
+          endpoint.tls ? { kind: 'tls', host, port } : { kind: 'tcp', family: endpoint.family, host, port },
+        )
   return new SocketTransport(socket, remote, host)
 }
 

@@ -10,8 +10,9 @@
  * listener only opens records once the dialer has proven the secret and accepted the listener
  * (NNpsk0). Every failure is a coded error the session sends to the peer as a refusal:
  * AUTH_FAILED (a psk mode whose message failed authentication: wrong secret, or tampering),
- * PEER_NOT_ALLOWED (allow said no), HANDSHAKE_FAILED (anything else: tampering, a low-order key,
- * a malformed message).
+ * PEER_NOT_ALLOWED (allow said no, or the listener's key is not the one the dialer pinned),
+ * HANDSHAKE_FAILED (anything else: tampering, a low-order key, a malformed message; in IK also a
+ * listener that does not hold the key the dialer was given, which it cannot tell from tampering).
  */
 import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
 import type { CryptoProvider, KeyPair } from './crypto.ts'
@@ -26,6 +27,8 @@ export interface SecureHandshakeConfig {
   readonly staticKeyPair?: KeyPair | undefined
   /** Decides whether the peer's static public key may connect (key modes). */
   readonly allow?: ((peerKey: Uint8Array) => boolean) | undefined
+  /** The dialer's knowledge of the listener's static public key (IK); pinned, so allowed. */
+  readonly listenerKey?: Uint8Array | undefined
   /** Rekey thresholds of the record ciphers (tests lower them). */
   readonly rekey?: RekeyThresholds | undefined
 }
@@ -46,6 +49,7 @@ export class SecureHandshake {
   readonly mode: SecurityMode
   readonly #noise: HandshakeState
   readonly #config: SecureHandshakeConfig
+  readonly #initiator: boolean
   #phase: Phase = 'noise'
   #result: SecureResult | undefined
   #allowChecked = false
@@ -62,13 +66,18 @@ export class SecureHandshake {
     if (mode.psk && config.psk === undefined) throw sbError('INVALID_ARGUMENT', `${modeName} needs a secret`)
     if (mode.keys && config.staticKeyPair === undefined)
       throw sbError('INVALID_ARGUMENT', `${modeName} needs a key pair`)
+    const pinned = mode.knownListenerKey && initiator
+    if (pinned && config.listenerKey === undefined)
+      throw sbError('INVALID_ARGUMENT', `${modeName} needs the listener's public key`)
     this.mode = mode
     this.#config = config
+    this.#initiator = initiator
     this.#noise = new HandshakeState(crypto, {
       pattern: mode.pattern,
       initiator,
       prologue,
       ...(mode.keys ? { staticKeyPair: config.staticKeyPair! } : {}),
+      ...(pinned ? { remoteStaticKey: config.listenerKey! } : {}),
       ...(mode.psk ? { psks: [config.psk!] } : {}),
     })
   }
@@ -137,13 +146,22 @@ export class SecureHandshake {
     const key = this.#noise.remoteStaticKey
     if (key === undefined) return
     this.#allowChecked = true
+    // A dialer given the listener's key accepts that key and no other; otherwise allow() decides.
+    const pinned = this.#initiator ? this.#config.listenerKey : undefined
     let ok = false
     try {
-      ok = this.#config.allow?.(key) === true
+      ok = pinned !== undefined ? isPinned(pinned, key) : this.#config.allow?.(key) === true
     } catch (err) {
       throw sbError('PEER_NOT_ALLOWED', 'the allow callback threw', { cause: err })
     }
-    if (!ok) throw sbError('PEER_NOT_ALLOWED', "the peer's public key is not in the allow list")
+    if (!ok) {
+      throw sbError(
+        'PEER_NOT_ALLOWED',
+        pinned !== undefined
+          ? "the listener's public key is not the serverKey we were given"
+          : "the peer's public key is not in the allow list",
+      )
+    }
   }
 
   #finish(phase: 'confirm' | 'done'): SecureResult {
@@ -168,6 +186,14 @@ export class SecureHandshake {
     if (isSwitchboardError(err)) return err
     return sbError('HANDSHAKE_FAILED', 'handshake failed', { cause: err })
   }
+}
+
+/** True when `key` is the listener key the dialer was given (compared without early exit). */
+function isPinned(pinned: Uint8Array, key: Uint8Array): boolean {
+  if (pinned.length !== key.length) return false
+  let diff = 0
+  for (let i = 0; i < key.length; i++) diff |= pinned[i]! ^ key[i]!
+  return diff === 0
 }
 
 /** True when a HANDSHAKE_FAILED came from an AEAD authentication failure. */

@@ -50,6 +50,13 @@ export interface SecurityOptions {
   /** A private key file written by `switchboard keygen` (instead of `keys`). */
   keyFile?: string
   /**
+   * connect() only: the listener's public key (raw, base64url or a .pub line), known in advance
+   * (a directory, a copied .pub file). Pins it: any other listener key is PEER_NOT_ALLOWED. With
+   * `keys` and no secret the handshake is Noise IK (one round trip; our key travels encrypted to
+   * this one). `allow` is not consulted for the listener then.
+   */
+  serverKey?: Uint8Array | string
+  /**
    * Which peer public keys may connect in keys mode: a list (raw 32 bytes or base64url), or a
    * function. Default: nobody (refuse by default).
    */
@@ -57,8 +64,8 @@ export interface SecurityOptions {
 }
 
 export interface ResolvedSecurity {
-  /** The SECURITY list this side offers in its hello. */
-  offer: string[]
+  /** The SECURITY list this side offers in its hello, by role. */
+  offer: Record<'dialer' | 'listener', string[]>
   /** What the handshake needs. */
   config: SecureHandshakeConfig
   /** Our static public key, when keys are set. */
@@ -73,9 +80,18 @@ export function resolveSecurity(o: SecurityOptions): ResolvedSecurity {
   if (hit !== undefined) return hit
   const psk = resolveSecret(o)
   const keys = resolveKeys(o)
+  const serverKey = o.serverKey === undefined ? undefined : asKey(o.serverKey, 'serverKey')
+  if (serverKey !== undefined && keys === undefined) {
+    throw sbError('INVALID_ARGUMENT', 'serverKey needs keys or keyFile (our own key pair)')
+  }
+  const hasSecret = psk !== undefined
+  const hasKeys = keys !== undefined
   const resolved: ResolvedSecurity = {
-    offer: offeredSecurity(psk !== undefined, keys !== undefined),
-    config: { psk, staticKeyPair: keys, allow: resolveAllow(o.allow) },
+    offer: {
+      dialer: offeredSecurity(hasSecret, hasKeys, 'dialer', serverKey !== undefined),
+      listener: offeredSecurity(hasSecret, hasKeys, 'listener', false),
+    },
+    config: { psk, staticKeyPair: keys, allow: resolveAllow(o.allow), listenerKey: serverKey },
     publicKey: keys?.publicKey,
   }
   cache.set(o, resolved)

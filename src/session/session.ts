@@ -151,7 +151,7 @@ export class Session {
       linkId: this.linkId,
       codecs: this.opts.codecs,
       compression: [...this.compressors.keys()],
-      security: this.security.offer,
+      security: this.security.offer[role],
       limits: limitsToSettings(this.opts.limits),
       protocols: [],
     }
@@ -293,7 +293,8 @@ export class Session {
       this.openRecords(agreement, identityCipher, identityCipher)
       return
     }
-    const { config } = this.security
+    const config =
+      this.role === 'dialer' ? this.security.config : { ...this.security.config, listenerKey: undefined }
     this.secure = new SecureHandshake(
       nodeCryptoProvider,
       agreement.security,

@@ -97,6 +97,16 @@ test('keys (XX): allowed keys echo; the peer key is known on both ends', async (
   assert.match(await s.line('connection '), /^connection noise-xx [0-9a-f]{64}$/)
 })
 
+test('keys with the server key known in advance (IK): echo; a pinned wrong server key is refused', async () => {
+  const s = await server('tcp://127.0.0.1:0', { keyFile: serverKeyFile, allow: [pub(clientKeyFile)] })
+  await echoOnce(s.address, { keyFile: clientKeyFile, serverKey: pub(serverKeyFile) })
+  assert.match(await s.line('connection '), /^connection noise-ik [0-9a-f]{64}$/)
+  const from = s.lines.length
+  const err = await refused(s.address, { keyFile: clientKeyFile, serverKey: pub(strangerKeyFile) })
+  assert.equal(err.code, 'HANDSHAKE_FAILED', err.message)
+  assert.equal(await s.line('error ', from), 'error HANDSHAKE_FAILED')
+})
+
 test('client key not in the server allow list: PEER_NOT_ALLOWED on both sides', async () => {
   const s = await server('tcp://127.0.0.1:0', { keyFile: serverKeyFile, allow: [pub(clientKeyFile)] })
   const err = await refused(s.address, { keyFile: strangerKeyFile, allow: [pub(serverKeyFile)] })

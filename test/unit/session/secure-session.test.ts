@@ -72,6 +72,7 @@ const keysB = nodeCryptoProvider.generateKeyPair()
 const modes: [string, SessionOptions, SessionOptions][] = [
   ['noise-nnpsk0', { secret }, { secret: secret.toString('base64url') }],
   ['noise-xx', { keys: keysA, allow: [keysB.publicKey] }, { keys: keysB, allow: [keysA.publicKey] }],
+  ['noise-ik', { keys: keysA, serverKey: keysB.publicKey }, { keys: keysB, allow: [keysA.publicKey] }],
   [
     'noise-xxpsk3',
     { keys: keysA, allow: [keysB.publicKey], secret },
@@ -90,6 +91,7 @@ for (const [mode, clientOpts, serverOpts] of modes) {
     assert.equal(client.handshakeHash?.length, 32)
     assert.deepEqual(client.handshakeHash, server.handshakeHash)
     if (mode !== 'noise-nnpsk0') {
+      // In every key mode each end learns the other's key (IK: the dialer knew it already).
       assert.deepEqual(client.remotePublicKey, new Uint8Array(keysB.publicKey))
       assert.deepEqual(server.remotePublicKey, new Uint8Array(keysA.publicKey))
     }
@@ -135,6 +137,32 @@ test('dialer pinned another listener key (wrong key): PEER_NOT_ALLOWED on both s
   const other = nodeCryptoProvider.generateKeyPair()
   assertBothRejected(
     await establish({ keys: keysA, allow: [other.publicKey] }, { keys: keysB, allow: [keysA.publicKey] }),
+    'PEER_NOT_ALLOWED',
+  )
+})
+
+test('IK: a dialer that pinned another listener key fails; the listener cannot decrypt (HANDSHAKE_FAILED both sides)', async () => {
+  const other = nodeCryptoProvider.generateKeyPair()
+  assertBothRejected(
+    await establish({ keys: keysA, serverKey: other.publicKey }, { keys: keysB, allow: [keysA.publicKey] }),
+    'HANDSHAKE_FAILED',
+  )
+})
+
+test('IK: the listener does not allow the dialer key: PEER_NOT_ALLOWED on both sides', async () => {
+  assertBothRejected(
+    await establish({ keys: keysA, serverKey: keysB.publicKey }, { keys: keysB, allow: [] }),
+    'PEER_NOT_ALLOWED',
+  )
+})
+
+test('a pinned serverKey is enforced in XXpsk3 too, whatever allow says', async () => {
+  const other = nodeCryptoProvider.generateKeyPair()
+  assertBothRejected(
+    await establish(
+      { keys: keysA, serverKey: other.publicKey, allow: () => true, secret },
+      { keys: keysB, allow: [keysA.publicKey], secret },
+    ),
     'PEER_NOT_ALLOWED',
   )
 })

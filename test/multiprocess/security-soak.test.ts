@@ -15,7 +15,7 @@ const WATCHDOG_MS = 45_000
 test(`${HANDSHAKES} handshakes with fresh keys finish in a child process (watchdog ${WATCHDOG_MS / 1000} s)`, async () => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/fixtures/programs/handshake-soak.ts', String(HANDSHAKES), '5'],
+    ['--import', 'tsx', 'test/fixtures/programs/handshake-soak.ts', String(HANDSHAKES), '10'],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   )
   let stderr = ''

@@ -192,6 +192,27 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     meaning: 'An argument or option passed to the API is invalid.',
     action: 'Fix the call; the message names the argument.',
   },
+  AUTH_FAILED: {
+    meaning:
+      'The security handshake failed authentication: the two ends hold different secrets (or passphrases), or the handshake bytes were altered in transit.',
+    action:
+      'Check that both ends use the same `secret`, `secretFile` or `passphrase`. Retrying unchanged cannot succeed; repeated failures from one address may be a guesser.',
+  },
+  PEER_NOT_ALLOWED: {
+    meaning:
+      "In `keys` mode, one end's static public key is not in the other end's `allow` list (or the allow callback said no). Both ends get this code.",
+    action:
+      "Add the peer's public key (`switchboard pubkey FILE`) to `allow` on the refusing end, or check that you reach the process you meant to (a wrong key may mean a wrong or hostile peer).",
+  },
+  KEY_FILE_INSECURE: {
+    meaning: 'A private key or secret file is readable or writable by group or others (as ssh refuses).',
+    action: 'Run `chmod 600 FILE` (and check who else could have read it; if anyone could, make a new key).',
+  },
+  KEY_FILE_INVALID: {
+    meaning:
+      'A key or secret file is missing, unreadable, or not in the documented format (docs/security.md).',
+    action: 'Regenerate it with `switchboard keygen` (or `keygen --secret`), or fix the path.',
+  },
 }
 
 function cell(text: string): string {

@@ -52,6 +52,8 @@ export const ErrorCodes = {
   QUEUE_FULL: { wire: 46, retryable: true, message: 'outbound queue is full' },
   SLOW_CONSUMER: { wire: 47, retryable: false, message: 'peer stopped reading' },
   INTERNAL: { wire: 49, retryable: false, message: 'internal error' },
+  AUTH_FAILED: { wire: 50, retryable: false, message: 'the peer did not prove the shared secret' },
+  PEER_NOT_ALLOWED: { wire: 51, retryable: false, message: 'public key not in the allow-list' },
   // --- local only: never on the wire ---
   ADDRESS_INVALID: { wire: 0, retryable: false, message: 'address could not be parsed' },
   SCHEME_UNSUPPORTED: { wire: 0, retryable: false, message: 'address scheme not supported' },
@@ -63,6 +65,8 @@ export const ErrorCodes = {
   TRANSPORT_ERROR: { wire: 0, retryable: true, message: 'transport failed' },
   LISTEN_FAILED: { wire: 0, retryable: false, message: 'could not listen on this address' },
   INVALID_ARGUMENT: { wire: 0, retryable: false, message: 'invalid argument' },
+  KEY_FILE_INSECURE: { wire: 0, retryable: false, message: 'key file readable by group or others' },
+  KEY_FILE_INVALID: { wire: 0, retryable: false, message: 'key file could not be read or parsed' },
 } as const satisfies Record<string, CodeInfo>
 
 export type ErrorCode = keyof typeof ErrorCodes

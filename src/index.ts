@@ -26,4 +26,7 @@ export type {
   SendOptions,
   SubscribeOptions,
 } from './rpc/types.ts'
+export { defaultHandshakeLimits } from './session/handshake-limits.ts'
 export { defaultSessionOptions } from './session/options.ts'
+export type { KeysOption, SecurityOptions } from './session/security-options.ts'
+export type { TlsOptions } from './transport/types.ts'

@@ -4,6 +4,7 @@
 import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
 import type { Handler } from '../rpc/types.ts'
+import { resolveSecurity } from '../session/security-options.ts'
 import { parseAddress } from '../transport/address.ts'
 import { dial } from '../transport/dial.ts'
 import { Link } from './link.ts'
@@ -23,6 +24,7 @@ function refusePeerNames(address: string): void {
 /** Listens on `address` (a bare name, unix:, pipe:, tcp://) and resolves once it accepts. */
 export async function listen(address: string, options: ListenOptions = {}): Promise<Server> {
   refusePeerNames(address)
+  resolveSecurity(options) // bad secrets, keys and key files fail here, not per connection
   const server = new Server(options)
   await server.start(address)
   return server
@@ -34,6 +36,7 @@ export async function listen(address: string, options: ListenOptions = {}): Prom
  */
 export async function connect(address: string, options: ConnectOptions = {}): Promise<Link> {
   refusePeerNames(address)
+  resolveSecurity(options)
   const link = new Link(address, options)
   startDial(link, address, options)
   if (options.waitForReady) await link.ready()

@@ -306,6 +306,16 @@ export class Link extends EventEmitter<LinkEvents> {
     conn?.abort(err)
   }
 
+  /** The current connection's Noise handshake hash (channel binding); undefined when not connected or not secured by a handshake. */
+  get handshakeHash(): Uint8Array | undefined {
+    return this.conn?.handshakeHash
+  }
+
+  /** In keys mode, the current connection's peer public key. */
+  get remotePublicKey(): Uint8Array | undefined {
+    return this.conn?.remotePublicKey
+  }
+
   getStats(): LinkStats {
     const base = this.conn?.getStats()
     return {

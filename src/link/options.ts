@@ -4,10 +4,13 @@
  */
 import type { ConnectionOptions } from '../rpc/connection.ts'
 import type { Handler } from '../rpc/types.ts'
+import type { TlsOptions } from '../transport/types.ts'
 
 export interface EndpointOptions extends ConnectionOptions {
   /** Plain text where security is required (TCP; unix paths outside an owner-only dir). Default false. */
   insecure?: boolean
+  /** Certificates and trust for tls:// addresses (mutual TLS: `requestCert` on the listener, `cert`/`key` on the dialer). */
+  tls?: TlsOptions
   /** The owner-only directory for named sockets. Default: SWITCHBOARD_RUNTIME_DIR, $XDG_RUNTIME_DIR/switchboard, or a per-user dir under the temp dir. */
   runtimeDir?: string
 }
@@ -24,6 +27,10 @@ export interface ConnectOptions extends EndpointOptions {
 export interface ListenOptions extends EndpointOptions {
   /** Most connections served at once; more are refused. Default 1,024. */
   maxConnections?: number
+  /** Most connections handshaking at once; more get the retryable HANDSHAKE_BUSY. Default 64. */
+  maxHandshaking?: number
+  /** Most connections handshaking at once from one remote IP (TCP/TLS); more get HANDSHAKE_BUSY. Default 8. */
+  maxHandshakingPerSource?: number
 }
 
 export const defaultMaxQueuedBytes = 8 * 1024 * 1024

@@ -3,9 +3,11 @@
  * fans published events out to subscribed clients, and closes gracefully (GOAWAY, drain).
  */
 import { EventEmitter } from 'node:events'
-import { type SwitchboardError, sbError } from '../errors.ts'
+import { SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
+import { HandshakeGate } from '../session/handshake-limits.ts'
+import { refuseHandshake } from '../session/session.ts'
 import { listen as listenTransport } from '../transport/listen.ts'
 import type { Transport, TransportListener } from '../transport/types.ts'
 import type { ListenOptions } from './options.ts'
@@ -33,12 +35,14 @@ export class Server extends EventEmitter<ServerEvents> {
   private listener: TransportListener | undefined
   private readonly options: ListenOptions
   private closing: Promise<void> | undefined
-  private handshaking = 0
+  /** Bounds handshakes in progress, globally and per source IP (HANDSHAKE_BUSY beyond). */
+  private readonly gate: HandshakeGate
 
   /** @internal use listen(). */
   constructor(options: ListenOptions) {
     super()
     this.options = options
+    this.gate = new HandshakeGate(options)
   }
 
   /** @internal */
@@ -56,10 +60,15 @@ export class Server extends EventEmitter<ServerEvents> {
   private accept(transport: Transport): void {
     if (this.closing !== undefined) return transport.abort()
     const max = this.options.maxConnections ?? 1024
-    this.handshaking++
+    const admitted = this.gate.enter(transport.remoteAddress)
+    if (admitted instanceof SwitchboardError) {
+      refuseHandshake(transport, admitted)
+      this.report(admitted)
+      return
+    }
     RpcConnection.open(transport, 'listener', this.options, this.handlers).then(
       (conn) => {
-        this.handshaking--
+        admitted()
         if (this.closing !== undefined) return conn.abort(sbError('GOING_AWAY', 'server is closing'))
         if (this.connections.size >= max) {
           return conn.refuse(
@@ -76,7 +85,7 @@ export class Server extends EventEmitter<ServerEvents> {
         this.emit('connection', conn)
       },
       (err: SwitchboardError) => {
-        this.handshaking--
+        admitted()
         this.report(err)
       },
     )
@@ -108,6 +117,6 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   getStats(): { connections: number; handshaking: number } {
-    return { connections: this.connections.size, handshaking: this.handshaking }
+    return { connections: this.connections.size, handshaking: this.gate.count }
   }
 }

@@ -393,6 +393,21 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return Buffer.from(this.session.agreement!.remote.linkId).toString('hex')
   }
 
+  /** The negotiated security mode: 'none', 'noise-nnpsk0', 'noise-xx' or 'noise-xxpsk3'. */
+  get security(): string {
+    return this.session.agreement!.security
+  }
+
+  /** The Noise handshake hash (32 bytes, equal on both ends, unique to this connection) for channel binding; undefined without a handshake. */
+  get handshakeHash(): Uint8Array | undefined {
+    return this.session.handshakeHash
+  }
+
+  /** In keys mode, the peer's static public key (as `allow` accepted it). */
+  get remotePublicKey(): Uint8Array | undefined {
+    return this.session.remotePublicKey
+  }
+
   /** Graceful: the peer finishes what it started (GOAWAY), then the connection ends. */
   close(): Promise<void> {
     return this.session.close()

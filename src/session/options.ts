@@ -4,8 +4,9 @@
 import { sbError } from '../errors.ts'
 import { defaultMuxLimits, limitBounds, type MuxLimits } from '../mux/limits.ts'
 import type { Compressor } from '../record/compression.ts'
+import type { SecurityOptions } from './security-options.ts'
 
-export interface SessionOptions {
+export interface SessionOptions extends SecurityOptions {
   /** Our receive limits, announced in the hello (bytes, counts, ms). */
   limits?: Partial<MuxLimits>
   /** Payload codecs we offer, in preference order. Default ['msgpack', 'json']. */
@@ -19,7 +20,7 @@ export interface SessionOptions {
   compressThreshold?: number
   /** Largest hello accepted from the peer, bytes. Default 65,536. */
   maxHelloBytes?: number
-  /** The whole preamble + hello (+ security) exchange must finish within this, ms. Default 5,000. */
+  /** The whole preamble + hello + security handshake must finish within this, ms (absolute). Default 5,000. */
   handshakeTimeoutMs?: number
   /** Graceful close waits this long for open channels to finish before cutting them, ms. Default 5,000. */
   closeTimeoutMs?: number
@@ -27,6 +28,10 @@ export interface SessionOptions {
   flushBytes?: number
   /** Our link id (16 bytes). A dialer keeps one across reconnects; default: random. */
   linkId?: Uint8Array
+  /** Encrypted records under one key before it is replaced (Noise Rekey). Default 2^20. */
+  rekeyAfterRecords?: number
+  /** Encrypted plaintext bytes under one key before it is replaced. Default 1 GiB. */
+  rekeyAfterBytes?: number
 }
 
 export interface ResolvedSessionOptions {
@@ -39,6 +44,8 @@ export interface ResolvedSessionOptions {
   closeTimeoutMs: number
   flushBytes: number
   linkId: Uint8Array | undefined
+  rekeyAfterRecords: number
+  rekeyAfterBytes: number
 }
 
 export const defaultSessionOptions: Readonly<Omit<ResolvedSessionOptions, 'linkId'>> = Object.freeze({
@@ -50,6 +57,8 @@ export const defaultSessionOptions: Readonly<Omit<ResolvedSessionOptions, 'linkI
   handshakeTimeoutMs: 5_000,
   closeTimeoutMs: 5_000,
   flushBytes: 256 * 1024,
+  rekeyAfterRecords: 2 ** 20,
+  rekeyAfterBytes: 2 ** 30,
 })
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -82,5 +91,7 @@ export function resolveSessionOptions(o: SessionOptions = {}): ResolvedSessionOp
     closeTimeoutMs: positive('closeTimeoutMs', o.closeTimeoutMs, d.closeTimeoutMs),
     flushBytes: positive('flushBytes', o.flushBytes, d.flushBytes),
     linkId: o.linkId,
+    rekeyAfterRecords: positive('rekeyAfterRecords', o.rekeyAfterRecords, d.rekeyAfterRecords),
+    rekeyAfterBytes: positive('rekeyAfterBytes', o.rekeyAfterBytes, d.rekeyAfterBytes),
   }
 }

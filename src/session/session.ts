@@ -6,12 +6,17 @@
  *        │                         │                                             ▲
  *        └──────── error / abort / transport closed ────────────────────────────┘
  *
+ * With security configured, the handshake state spans the hello exchange and the Noise handshake
+ * (handshake/secure-handshake.ts) that follows it; records then travel as AEAD ciphertexts.
+ *
  * Writes are batched: frames queued during one event-loop turn leave in one flush (setImmediate),
  * packed into as few records as fit and handed to the transport as one writev.
  */
 import { randomBytes } from 'node:crypto'
-import { type ErrorCode, SwitchboardError, sbError } from '../errors.ts'
+import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { type Agreement, negotiate } from '../handshake/negotiate.ts'
+import { SecureHandshake } from '../handshake/secure-handshake.ts'
+import { SECURITY_NONE } from '../handshake/security-modes.ts'
 import { channels, debug, publish } from '../internal/diagnostics.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { limitsFromSettings, limitsToSettings } from '../mux/limits.ts'
@@ -20,9 +25,17 @@ import { type Compressor, resolveCompressors } from '../record/compression.ts'
 import { RecordOpener } from '../record/opener.ts'
 import { RecordPacker } from '../record/packer.ts'
 import type { Transport } from '../transport/types.ts'
-import { identityCipher } from '../wire/cipher.ts'
+import { identityCipher, type RecordCipher } from '../wire/cipher.ts'
 import { MAX_RECORD_BODY, PREAMBLE_BYTES, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
 import type { Frame } from '../wire/frame.ts'
+import {
+  encodeHandshakeRefusal,
+  encodeHelloRefusal,
+  frameHandshakeUnit,
+  HANDSHAKE_UNIT_HEADER_BYTES,
+  HELLO_HEADER_BYTES,
+  MAX_HANDSHAKE_UNIT_BYTES,
+} from '../wire/handshake-unit.ts'
 import {
   decodeHello,
   decodePreamble,
@@ -33,7 +46,9 @@ import {
 } from '../wire/hello.ts'
 import { UnitReader } from '../wire/unit-reader.ts'
 import { helloTranscriptSha256, now } from './clock-and-hash.ts'
+import { nodeCryptoProvider } from './node-crypto.ts'
 import { type ResolvedSessionOptions, resolveSessionOptions, type SessionOptions } from './options.ts'
+import { type ResolvedSecurity, resolveSecurity } from './security-options.ts'
 
 export type SessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 
@@ -78,12 +93,24 @@ export class Session {
   /** SHA-256 of both hellos (a security handshake's prologue). */
   transcript: Uint8Array | undefined
   readonly linkId: Uint8Array
+  /**
+   * After a Noise handshake: its handshake hash, the same on both ends and unique to this
+   * connection, for channel binding (e.g. sign it to prove who is on this very session).
+   */
+  handshakeHash: Uint8Array | undefined
+  /** In keys mode: the peer's static public key, as allow() accepted it. */
+  remotePublicKey: Uint8Array | undefined
 
   private readonly opts: ResolvedSessionOptions
   private readonly handler: SessionHandler
   private readonly compressors: Map<string, Compressor>
   private readonly localHello: Hello
   private readonly localHelloBytes: Uint8Array
+  private readonly security: ResolvedSecurity
+  private secure: SecureHandshake | undefined
+  /** The peer refused us (its refusal came in): do not answer with one. */
+  private peerRefused = false
+  private holdRecords = false
   private readonly reader = new UnitReader()
   private mux: Mux | undefined
   private packer: RecordPacker | undefined
@@ -95,6 +122,8 @@ export class Session {
   private closeTimer: NodeJS.Timeout | undefined
   private peerPreambleSeen = false
   private goawayReceived = false
+  /** The code of the peer's GOAWAY: GOING_AWAY for a graceful close, else why it failed us. */
+  private goawayCode: ErrorCode | undefined
   private bytesIn = 0
   private closeError: SwitchboardError | undefined
   private readonly ready: Promise<void>
@@ -113,6 +142,7 @@ export class Session {
     this.role = role
     this.handler = handler
     this.opts = resolveSessionOptions(options)
+    this.security = resolveSecurity(options)
     this.compressors = resolveCompressors(this.opts.compression)
     this.linkId = this.opts.linkId ?? new Uint8Array(randomBytes(16))
     this.localHello = {
@@ -121,7 +151,7 @@ export class Session {
       linkId: this.linkId,
       codecs: this.opts.codecs,
       compression: [...this.compressors.keys()],
-      security: ['none'],
+      security: this.security.offer[role],
       limits: limitsToSettings(this.opts.limits),
       protocols: [],
     }
@@ -155,7 +185,10 @@ export class Session {
   private start(): void {
     publish(channels.connect, { role: this.role, remote: this.transport.remote })
     this.handshakeTimer = setTimeout(
-      () => this.fail(sbError('HANDSHAKE_TIMEOUT', `no hello within ${this.opts.handshakeTimeoutMs} ms`)),
+      () =>
+        this.fail(
+          sbError('HANDSHAKE_TIMEOUT', `handshake not finished within ${this.opts.handshakeTimeoutMs} ms`),
+        ),
       this.opts.handshakeTimeoutMs,
     )
     this.transport.bind({
@@ -177,13 +210,33 @@ export class Session {
 
   // ---- receiving ----------------------------------------------------------------------------
 
+  /**
+   * Records that arrive with the end of the handshake (the same chunk) wait one macrotask: the
+   * layer above gets the session from establish() only after `ready` resolved, so a channel it
+   * opened must not reach its handler before then.
+   */
+  private releaseRecords(): void {
+    this.holdRecords = true
+    setImmediate(() => {
+      this.holdRecords = false
+      if (this.state === 'closed' || this.mux === undefined) return
+      try {
+        this.readRecords()
+      } catch (err) {
+        const coded = asCoded(err)
+        this.mux.fatal(coded)
+        this.fail(coded)
+      }
+    })
+  }
+
   private onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return
     this.bytesIn += chunk.length
     this.reader.push(chunk)
     try {
       if (this.state === 'handshaking') this.readHandshake()
-      if (this.mux !== undefined) this.readRecords()
+      if (this.mux !== undefined && !this.holdRecords) this.readRecords()
     } catch (err) {
       // After the hello the mux fails itself, so the peer gets a GOAWAY with the code (its
       // onFatal lands in fail()); during the hello there is nothing to send it in.
@@ -200,27 +253,79 @@ export class Session {
       decodePreamble(preamble)
       this.peerPreambleSeen = true
     }
-    const body = this.reader.takeUnit(4, this.opts.maxHelloBytes, 'HELLO_TOO_LARGE')
-    if (body === undefined) return
+    if (this.agreement === undefined) {
+      const body = this.reader.takeUnitOrRefusal(
+        HELLO_HEADER_BYTES,
+        this.opts.maxHelloBytes,
+        'HELLO_TOO_LARGE',
+      )
+      if (body === undefined) return
+      if (!(body instanceof Uint8Array)) throw this.refusedByPeer(body.refusal)
+      this.acceptHello(body)
+    }
+    const secure = this.secure
+    if (secure === undefined) return
+    while (!secure.done) {
+      const unit = this.reader.takeUnitOrRefusal(
+        HANDSHAKE_UNIT_HEADER_BYTES,
+        MAX_HANDSHAKE_UNIT_BYTES,
+        'FRAME_TOO_LARGE',
+      )
+      if (unit === undefined) return
+      if (!(unit instanceof Uint8Array)) throw this.refusedByPeer(unit.refusal)
+      const out = secure.receive(unit)
+      if (out.length > 0) this.transport.write(out.map(frameHandshakeUnit))
+    }
+    const result = secure.result
+    this.handshakeHash = result.handshakeHash
+    this.remotePublicKey = result.remoteStaticKey
+    this.openRecords(this.agreement!, result.send, result.receive)
+  }
+
+  private acceptHello(body: Uint8Array): void {
     const remote = decodeHello(body)
     const agreement = negotiate(this.localHello, remote)
     const [dialerHello, listenerHello] =
       this.role === 'dialer' ? [this.localHelloBytes, body] : [body, this.localHelloBytes]
     this.transcript = helloTranscriptSha256(dialerHello, listenerHello)
     this.agreement = agreement
-    this.openRecords(agreement, remote)
+    if (agreement.security === SECURITY_NONE) {
+      this.openRecords(agreement, identityCipher, identityCipher)
+      return
+    }
+    const config =
+      this.role === 'dialer' ? this.security.config : { ...this.security.config, listenerKey: undefined }
+    this.secure = new SecureHandshake(
+      nodeCryptoProvider,
+      agreement.security,
+      this.role === 'dialer',
+      this.transcript,
+      {
+        ...config,
+        rekey: { records: this.opts.rekeyAfterRecords, bytes: this.opts.rekeyAfterBytes },
+      },
+    )
+    const first = this.secure.start()
+    if (first.length > 0) this.transport.write(first.map(frameHandshakeUnit))
   }
 
-  private openRecords(agreement: Agreement, remote: Hello): void {
+  /** The peer sent a refusal instead of a hello or handshake message: fail with its code. */
+  private refusedByPeer(wire: number): SwitchboardError {
+    this.peerRefused = true
+    const code = codeFromWire(wire)
+    return sbError(code, `${this.transport.remote} refused the handshake: ${refusalReason(code)}`)
+  }
+
+  private openRecords(agreement: Agreement, send: RecordCipher, receive: RecordCipher): void {
     clearTimeout(this.handshakeTimer)
     const compressor = this.compressors.get(agreement.compression)
     this.packer = new RecordPacker({
-      cipher: identityCipher,
+      cipher: send,
       compressor,
       compressThreshold: this.opts.compressThreshold,
     })
-    this.opener = new RecordOpener({ cipher: identityCipher, compressor })
-    const remoteLimits = limitsFromSettings(remote.limits)
+    this.opener = new RecordOpener({ cipher: receive, compressor })
+    const remoteLimits = limitsFromSettings(agreement.remote.limits)
     this.mux = new Mux(
       { role: this.role, local: this.opts.limits, remote: remoteLimits, now: now() },
       {
@@ -242,6 +347,7 @@ export class Session {
       security: agreement.security,
     })
     debug('%s session open with %s (codec %s)', this.role, this.transport.remote, agreement.codec)
+    this.releaseRecords()
     this.resolveReady()
   }
 
@@ -327,6 +433,7 @@ export class Session {
 
   private onGoaway(lastChannel: number, code: ErrorCode): void {
     this.goawayReceived = true
+    this.goawayCode = code
     this.handler.onGoaway?.(lastChannel, code)
   }
 
@@ -373,6 +480,11 @@ export class Session {
   /** A fatal error: send what the mux queued (its GOAWAY with the code), then close. */
   private fail(err: SwitchboardError): void {
     if (this.state === 'closed') return
+    if (this.state === 'handshaking' && this.secure !== undefined && !this.peerRefused) {
+      // The peer waits for a handshake message: tell it why instead (docs/protocol.md §6).
+      const wire = err.wireCode !== 0 ? err.wireCode : wireCodeOf('HANDSHAKE_FAILED')
+      this.transport.write([encodeHandshakeRefusal(wire)])
+    }
     const final = this.mux?.takeFinalFrames() ?? []
     this.settle(err)
     if (final.length > 0 && this.packer !== undefined) this.writeFrames(final)
@@ -380,9 +492,15 @@ export class Session {
   }
 
   private onTransportClose(err: Error | undefined): void {
-    if (this.state !== 'closed' && this.goawayReceived && this.mux?.idle === true && err === undefined) {
+    const code = this.goawayCode
+    if (this.state === 'closed') {
+      // already settled
+    } else if (err === undefined && code !== undefined && code !== 'GOING_AWAY') {
+      // The peer's GOAWAY said why it failed us (INTEGRITY, FRAME_MALFORMED, ...): report that.
+      this.settle(sbError(code, `${this.transport.remote} closed the session: ${code}`))
+    } else if (this.goawayReceived && this.mux?.idle === true && err === undefined) {
       this.settle(undefined) // the peer said goodbye and nothing was left open: a clean close
-    } else if (this.state !== 'closed') {
+    } else {
       const cause = err === undefined ? undefined : { cause: err }
       this.settle(sbError('CONNECTION_LOST', `connection to ${this.transport.remote} lost`, cause))
     }
@@ -441,6 +559,33 @@ export class Session {
       recordsIn: this.opener?.records ?? 0,
       recordsOut: this.packer?.stats.records ?? 0,
     }
+  }
+}
+
+/**
+ * Refuses a connection before any handshake (e.g. HANDSHAKE_BUSY): our preamble, then a refusal
+ * in the hello slot, then close. The peer fails with `err.code`.
+ */
+export function refuseHandshake(transport: Transport, err: SwitchboardError): void {
+  transport.bind({ data: () => {}, drain: () => {}, close: () => {} })
+  transport.write([
+    encodePreamble({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR }),
+    encodeHelloRefusal(err.wireCode !== 0 ? err.wireCode : wireCodeOf('REFUSED')),
+  ])
+  transport.close()
+  publish(channels.error, { role: 'listener', remote: transport.remote, error: err })
+}
+
+function refusalReason(code: ErrorCode): string {
+  switch (code) {
+    case 'AUTH_FAILED':
+      return 'the two ends do not hold the same secret (or the handshake was altered)'
+    case 'PEER_NOT_ALLOWED':
+      return 'our public key is not in its allow list'
+    case 'HANDSHAKE_BUSY':
+      return 'too many handshakes in progress; retry later'
+    default:
+      return code
   }
 }
 

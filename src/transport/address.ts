@@ -6,7 +6,7 @@
  *   unix:/abs/path           a unix socket at that path (also unix:///abs/path)
  *   pipe:NAME                a named pipe \\.\pipe\NAME on Windows, a runtime-directory socket elsewhere
  *   tcp://host:port          TCP, any family; tcp4:// and tcp6:// pin the family; IPv6 in brackets
- *   tls://host:port          parsed; connect/listen refuse it until the TLS issue lands
+ *   tls://host:port          TCP with TLS (node:tls): certificates in the `tls` option
  *   sb:NAME                  the name of a joined peer, for peer/ to resolve
  *
  * A bare word is always a socket name, never a peer name. Names are letters, digits, '.', '_' and

@@ -1,7 +1,7 @@
 /**
  * From a parsed address to something to connect to or listen on: a socket path (unix sockets and,
  * on Windows, named pipes) or a TCP host and port. Creates the owner-only runtime directory when a
- * name needs it. Refuses tls: (SCHEME_UNSUPPORTED, until the TLS issue) and sb: peer names
+ * name needs it. A tls:// address is a TCP endpoint with `tls` set. Refuses sb: peer names
  * (PEER_NAME_UNSUPPORTED: peer/ resolves those).
  */
 import { sbError } from '../errors.ts'
@@ -24,7 +24,9 @@ export interface TcpEndpoint {
   readonly host: string
   readonly port: number
   readonly family: 0 | 4 | 6
-  /** Display form: tcp://host:port (scheme per family). */
+  /** TLS over this TCP connection (a tls:// address). */
+  readonly tls: boolean
+  /** Display form: tcp://host:port (scheme per family) or tls://host:port. */
   readonly address: string
 }
 
@@ -43,13 +45,18 @@ export async function resolveEndpoint(
         host: address.host,
         port: address.port,
         family: address.family,
+        tls: false,
         address: formatAddress(address),
       }
     case 'tls':
-      throw sbError(
-        'SCHEME_UNSUPPORTED',
-        `${formatAddress(address)}: tls: connect and listen arrive in a later version`,
-      )
+      return {
+        kind: 'tcp',
+        host: address.host,
+        port: address.port,
+        family: 0,
+        tls: true,
+        address: formatAddress(address),
+      }
     case 'peer':
       throw sbError(
         'PEER_NAME_UNSUPPORTED',

@@ -7,6 +7,7 @@
 import { lookup } from 'node:dns/promises'
 import { lstat, unlink } from 'node:fs/promises'
 import { createServer, isIP, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
 import { debuglog } from 'node:util'
 import { type SwitchboardError, sbError } from '../errors.ts'
 import { formatAddress, type ParsedAddress, parseAddress } from './address.ts'
@@ -19,7 +20,39 @@ import { claimSocketPath } from './unix-claim.ts'
 
 const debug = debuglog('switchboard')
 
-/** Listens on `address` (unix, pipe, tcp, tcp4, tcp6; port 0 picks a free port). */
+/** Longest a TLS handshake may take before the socket is dropped, ms (the session deadline starts after). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5_000
+
+function createListener(endpoint: Endpoint, options: ListenOptions): { server: Server; event: string } {
+  if (endpoint.kind !== 'tcp' || !endpoint.tls) {
+    return { server: createServer({ pauseOnConnect: true, noDelay: true }), event: 'connection' }
+  }
+  const t = options.tls
+  if (t?.cert === undefined || t.key === undefined) {
+    throw sbError('INVALID_ARGUMENT', `${endpoint.address}: a TLS listener needs tls.cert and tls.key`)
+  }
+  try {
+    const server = createTlsServer({
+      cert: t.cert as string[],
+      key: t.key,
+      ...(t.ca === undefined ? {} : { ca: t.ca as string[] }),
+      requestCert: t.requestCert === true,
+      rejectUnauthorized: t.requestCert === true,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      noDelay: true,
+    })
+    server.on('tlsClientError', (err) =>
+      debug('tls client error on %s: %s', endpoint.address, errnoCode(err)),
+    )
+    return { server, event: 'secureConnection' }
+  } catch (err) {
+    throw sbError('INVALID_ARGUMENT', `tls options for ${endpoint.address}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+}
+
+/** Listens on `address` (unix, pipe, tcp, tcp4, tcp6, tls; port 0 picks a free port). */
 export async function listen(
   address: string | ParsedAddress,
   options: ListenOptions,
@@ -28,10 +61,10 @@ export async function listen(
   const parsed = typeof address === 'string' ? parseAddress(address) : address
   const endpoint = await resolveEndpoint(parsed, options)
   await requireSecureOrInsecureOk(endpoint, options)
-  const server = createServer({ pauseOnConnect: true, noDelay: true })
+  const { server, event } = createListener(endpoint, options)
   let resolved = endpoint.address
   // Attached before listening: a connection may be accepted while we still await below.
-  server.on('connection', (socket: Socket) => onConnection(accepted(socket, endpoint, resolved)))
+  server.on(event, (socket: Socket) => onConnection(accepted(socket, endpoint, resolved)))
   if (endpoint.kind === 'ipc') {
     if (!endpoint.pipe) await claimSocketPath(endpoint.path)
     await start(server, endpoint, { path: endpoint.path })
@@ -40,12 +73,11 @@ export async function listen(
     await start(server, endpoint, { host, port: endpoint.port, ipv6Only: endpoint.family === 6 })
     const bound = server.address()
     if (bound !== null && typeof bound === 'object') {
-      resolved = formatAddress({
-        kind: 'tcp',
-        family: endpoint.family,
-        host: bound.address,
-        port: bound.port,
-      })
+      resolved = formatAddress(
+        endpoint.tls
+          ? { kind: 'tls', host: bound.address, port: bound.port }
+          : { kind: 'tcp', family: endpoint.family, host: bound.address, port: bound.port },
+      )
     }
   }
   server.on('error', (err) => debug('listener %s: %s', resolved, err.message))
@@ -112,10 +144,13 @@ async function listenHost(endpoint: Extract<Endpoint, { kind: 'tcp' }>): Promise
 function accepted(socket: Socket, endpoint: Endpoint, listenerAddress: string): SocketTransport {
   if (endpoint.kind === 'ipc') return new SocketTransport(socket, listenerAddress, undefined)
   const host = socket.remoteAddress
+  const port = socket.remotePort ?? 0
   const remote =
     host === undefined
       ? listenerAddress
-      : formatAddress({ kind: 'tcp', family: endpoint.family, host, port: socket.remotePort ?? 0 })
+      : formatAddress(
+          endpoint.tls ? { kind: 'tls', host, port } : { kind: 'tcp', family: endpoint.family, host, port },
+        )
   return new SocketTransport(socket, remote, host)
 }
 

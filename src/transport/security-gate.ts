@@ -1,7 +1,8 @@
 /**
  * DESIGN invariant 6: plain text only on unix sockets in an owner-only (0700, ours) directory.
- * TCP, and unix sockets elsewhere, need `secure` (a secret, keys or TLS: a later issue) or an
- * explicit `insecure: true`.
+ * TCP, and unix sockets elsewhere, need a secret, keys or TLS (a tls:// address), or an explicit
+ * `insecure: true`. The session options that ask for a Noise handshake are recognised by name
+ * (the transport layer does not interpret them).
  */
 import { dirname } from 'node:path'
 import { sbError } from '../errors.ts'
@@ -11,12 +12,23 @@ import { ownerOnlyProblem } from './runtime-dir.ts'
 export interface SecurityGateOptions {
   /** The user accepted plain text. */
   readonly insecure?: boolean
-  /** A secret, keys or TLS will protect the session (set by the layers above; later issue). */
+  /** A handshake or TLS will protect the session (set by a layer above). */
   readonly secure?: boolean
+  /** Session options that make the session run a Noise handshake (any value counts). */
+  readonly secret?: unknown
+  readonly secretFile?: unknown
+  readonly passphrase?: unknown
+  readonly keys?: unknown
+  readonly keyFile?: unknown
 }
 
 const ADVICE =
-  'use insecure: true to accept plain text (security options — secret, keys, TLS — arrive in a later version)'
+  'set a secret (secret, secretFile, passphrase), keys (keys or keyFile, with allow) or use a tls:// address; or insecure: true to accept plain text'
+
+/** True when the options ask for a Noise handshake. */
+export function asksForHandshake(o: SecurityGateOptions): boolean {
+  return [o.secret, o.secretFile, o.passphrase, o.keys, o.keyFile].some((v) => v !== undefined)
+}
 
 /**
  * Throws INSECURE_TRANSPORT unless the endpoint is private to this user or the options accept it.
@@ -27,7 +39,8 @@ export async function requireSecureOrInsecureOk(
   endpoint: Endpoint,
   options: SecurityGateOptions,
 ): Promise<void> {
-  if (options.secure === true || options.insecure === true) return
+  if (options.secure === true || options.insecure === true || asksForHandshake(options)) return
+  if (endpoint.kind === 'tcp' && endpoint.tls) return
   if (endpoint.kind === 'tcp') {
     throw sbError(
       'INSECURE_TRANSPORT',

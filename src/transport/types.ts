@@ -4,6 +4,7 @@
  * relayed paths) implements it and passes the shared conformance suite
  * (test/conformance/transport.conformance.ts).
  */
+import type { SecurityGateOptions } from './security-gate.ts'
 
 export interface Transport {
   /**
@@ -62,18 +63,29 @@ export interface TransportListener {
   close(): Promise<void>
 }
 
+/** Certificates for tls:// addresses (node:tls; PEM strings or Buffers). */
+export interface TlsOptions {
+  /** Our certificate chain (a listener needs one; a dialer for mutual TLS). */
+  readonly cert?: string | Buffer | ReadonlyArray<string | Buffer>
+  /** Our private key. */
+  readonly key?: string | Buffer
+  /** CAs trusted to sign the peer's certificate. Default: Node's bundled roots. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>
+  /** Listener: require and verify a client certificate (mutual TLS). Default false. */
+  readonly requestCert?: boolean
+  /** Dialer: the name the listener's certificate must carry. Default: the host of the address. */
+  readonly servername?: string
+}
+
 /** Options shared by dial() and listen(). */
-export interface TransportOptions {
+export interface TransportOptions extends SecurityGateOptions {
+  /** Certificates and trust for tls:// addresses. */
+  readonly tls?: TlsOptions
   /**
    * Accept plain text where DESIGN invariant 6 requires security: TCP, and unix sockets whose
    * directory is not owner-only (0700 and ours). Default false.
    */
   readonly insecure?: boolean
-  /**
-   * Set by the layers above when a secret, keys or TLS will protect the session (a later issue);
-   * satisfies the security gate like `insecure`. Default false.
-   */
-  readonly secure?: boolean
   /**
    * The owner-only runtime directory for named sockets. Default: env SWITCHBOARD_RUNTIME_DIR, else
    * $XDG_RUNTIME_DIR/switchboard, else os.tmpdir()/switchboard-<uid>.

@@ -50,6 +50,24 @@ export class UnitReader {
     return this.consume(length)
   }
 
+  /**
+   * Like takeUnit, but a length of 0 is a refusal (docs/protocol.md §6): returns the u16 wire
+   * code that follows it as `{ refusal }` once those 2 bytes have arrived.
+   */
+  takeUnitOrRefusal(
+    headerBytes: 2 | 4,
+    limit: number,
+    code: 'FRAME_TOO_LARGE' | 'HELLO_TOO_LARGE',
+  ): Uint8Array | { refusal: number } | undefined {
+    if (this.total < headerBytes) return undefined
+    const length = headerBytes === 2 ? this.peekU16() : this.peekU32()
+    if (length !== 0) return this.takeUnit(headerBytes, limit, code)
+    if (this.total < headerBytes + 2) return undefined
+    this.consume(headerBytes)
+    const wire = this.consume(2)
+    return { refusal: (wire[0]! << 8) | wire[1]! }
+  }
+
   private peekByte(index: number): number {
     let i = this.head + index
     for (const chunk of this.chunks) {

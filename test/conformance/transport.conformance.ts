@@ -56,7 +56,10 @@ export class Probe implements TransportEvents {
     return Buffer.concat(this.chunks).toString()
   }
 
-  /** Resolves when `cond()` holds, checked after every event; rejects after `ms`. */
+  /**
+   * Resolves when `cond()` holds, checked after every event and every 5 ms (some conditions,
+   * such as writableLength reaching 0 on a TLS socket, change without an event); rejects after `ms`.
+   */
   until(cond: () => boolean, label: string, ms = WAIT_MS): Promise<void> {
     if (cond()) return Promise.resolve()
     return new Promise((resolve, reject) => {
@@ -64,12 +67,15 @@ export class Probe implements TransportEvents {
         if (!cond()) return
         this.waiters.delete(check)
         clearTimeout(timer)
+        clearInterval(poll)
         resolve()
       }
       const timer = setTimeout(() => {
         this.waiters.delete(check)
+        clearInterval(poll)
         reject(new Error(`timed out waiting for ${label}`))
       }, ms)
+      const poll = setInterval(check, 5)
       this.waiters.add(check)
     })
   }

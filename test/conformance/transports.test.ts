@@ -1,16 +1,25 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { dial } from '../../src/transport/dial.ts'
 import { listen } from '../../src/transport/listen.ts'
-import type { Transport, TransportOptions } from '../../src/transport/types.ts'
+import type { TlsOptions, Transport, TransportOptions } from '../../src/transport/types.ts'
+import { makeTestCerts } from '../helpers/certs.ts'
 import { runTransportConformance, type TransportPair } from './transport.conformance.ts'
 
 let runtimeDir = ''
+let tlsOptions: TlsOptions = {}
 before(async () => {
   runtimeDir = await mkdtemp(join(tmpdir(), 'sb-conf-'))
+  const certs = makeTestCerts(runtimeDir)
+  tlsOptions = {
+    cert: readFileSync(certs.serverCertFile),
+    key: readFileSync(certs.serverKeyFile),
+    ca: readFileSync(certs.caFile),
+  }
 })
 after(async () => {
   await rm(runtimeDir, { recursive: true, force: true })
@@ -53,6 +62,12 @@ runTransportConformance('pipe (a runtime-dir socket on Linux)', () =>
 )
 runTransportConformance('tcp4', () => pairOver(() => 'tcp4://127.0.0.1:0', insecure))
 runTransportConformance('tcp6', () => pairOver(() => 'tcp6://[::1]:0', insecure))
+runTransportConformance('tls (node:tls over TCP)', () =>
+  pairOver(
+    () => 'tls://127.0.0.1:0',
+    () => ({ runtimeDir, tls: tlsOptions }),
+  ),
+)
 
 describe('transport specifics', () => {
   it('TCP transports report the remote IP; unix ones do not', async () => {
@@ -64,6 +79,14 @@ describe('transport specifics', () => {
     const v6 = await pairOver(() => 'tcp6://[::1]:0', insecure)
     assert.match(v6.b.remote, /^tcp6:\/\/\[::1\]:\d+$/)
     await v6.close()
+    const tls = await pairOver(
+      () => 'tls://127.0.0.1:0',
+      () => ({ runtimeDir, tls: tlsOptions }),
+    )
+    assert.equal(tls.b.remoteAddress, '127.0.0.1')
+    assert.match(tls.a.remote, /^tls:\/\/127\.0\.0\.1:\d+$/)
+    assert.match(tls.b.remote, /^tls:\/\/127\.0\.0\.1:\d+$/)
+    await tls.close()
     const unix = await pairOver(() => `unix:${runtimeDir}/spec.sock`, local)
     assert.equal(unix.a.remoteAddress, undefined)
     assert.equal(unix.a.remote, `unix:${runtimeDir}/spec.sock`)

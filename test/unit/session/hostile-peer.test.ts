@@ -224,9 +224,15 @@ const beforeHello: Array<{
     code: 'FRAME_TOO_LARGE',
   },
   {
-    what: 'an empty hello',
-    bytes: () => [Uint8Array.of(...PREAMBLE_MAGIC, PROTOCOL_MAJOR, 0), Uint8Array.of(0, 0, 0, 0)],
-    code: 'FRAME_MALFORMED',
+    // A hello length of 0 is a refusal; the u16 wire code after it is the reason (protocol §6).
+    what: 'a refusal in the hello slot (HANDSHAKE_BUSY)',
+    bytes: () => [Uint8Array.of(...PREAMBLE_MAGIC, PROTOCOL_MAJOR, 0), Uint8Array.of(0, 0, 0, 0, 0, 45)],
+    code: 'HANDSHAKE_BUSY',
+  },
+  {
+    what: 'a refusal with a wire code this version does not know',
+    bytes: () => [Uint8Array.of(...PREAMBLE_MAGIC, PROTOCOL_MAJOR, 0), Uint8Array.of(0, 0, 0, 0, 0x7f, 0xff)],
+    code: 'INTERNAL',
   },
 ]
 

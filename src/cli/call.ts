@@ -11,7 +11,7 @@ import type { Link } from '../link/link.ts'
 import type { RequestOptions } from '../rpc/types.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
-import { addressDescription, checkAddress, endpointOptions, insecureOption } from './endpoint.ts'
+import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
 import { toJsonLine } from './json-output.ts'
 import { ProgressBar } from './progress.ts'
@@ -44,7 +44,7 @@ export const call: Command = {
       valueName: 'FILE|-',
       description: 'send FILE (or stdin for -) as the request body, as a stream',
     },
-    insecure: insecureOption,
+    ...securityOptions,
   },
   async run(args, io) {
     const address = args.positionals['ADDRESS']!
@@ -64,7 +64,7 @@ export const call: Command = {
     }
     let link: Link | undefined
     try {
-      link = await connect(address, endpointOptions(io, args.options['insecure'] === true))
+      link = await connect(address, endpointOptionsFrom(io, args.options))
       const result = await link.request(method, body === undefined ? data : body.source, options)
       writeLine(io.stdout, toJsonLine(result))
       return ExitCode.ok

@@ -4,6 +4,8 @@
  */
 import { call } from './call.ts'
 import type { Command } from './command.ts'
+import { keygen } from './keygen.ts'
+import { pubkey } from './pubkey.ts'
 import { serve } from './serve.ts'
 
-export const commands: readonly Command[] = [serve, call]
+export const commands: readonly Command[] = [serve, call, keygen, pubkey]

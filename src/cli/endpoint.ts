@@ -1,11 +1,15 @@
 /**
- * The options every command passes to listen() and connect(): --insecure, and the runtime
- * directory taken from the CLI's environment (io.env), so a command run in-process by a test
- * uses the test's directory without touching process.env.
+ * The options every command passes to listen() and connect(): security (--secret-file,
+ * --key-file, --allow, --insecure), and the runtime directory taken from the CLI's environment
+ * (io.env), so a command run in-process by a test uses the test's directory without touching
+ * process.env.
  */
-import { isSwitchboardError } from '../errors.ts'
+import { readFileSync } from 'node:fs'
+import { isSwitchboardError, sbError } from '../errors.ts'
 import type { EndpointOptions } from '../link/options.ts'
+import { decodeKey } from '../session/key-files.ts'
 import { parseAddress } from '../transport/address.ts'
+import type { OptionSpec, ParsedArgs } from './command.ts'
 import type { CliIo } from './io.ts'
 import { UsageError } from './usage-error.ts'
 
@@ -13,6 +17,57 @@ export const insecureOption = {
   type: 'boolean',
   description: 'allow plain text where security is required (TCP; unix paths outside an owner-only dir)',
 } as const
+
+/** The security options serve and call share (docs/security.md). */
+export const securityOptions: Readonly<Record<string, OptionSpec>> = {
+  'secret-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'shared secret file (switchboard keygen --secret); both ends use the same one',
+  },
+  'key-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'our private key file (switchboard keygen); peers are checked against --allow',
+  },
+  allow: {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'public keys allowed to connect or be connected to, one "switchboard-x25519 KEY" line each',
+  },
+  insecure: insecureOption,
+}
+
+/** listen()/connect() options from a command's parsed security options and the environment. */
+export function endpointOptionsFrom(io: CliIo, options: ParsedArgs['options']): EndpointOptions {
+  const base = endpointOptions(io, options['insecure'] === true)
+  const secretFile = options['secret-file']
+  const keyFile = options['key-file']
+  const allowFile = options['allow']
+  return {
+    ...base,
+    ...(typeof secretFile === 'string' ? { secretFile } : {}),
+    ...(typeof keyFile === 'string' ? { keyFile } : {}),
+    ...(typeof allowFile === 'string' ? { allow: readAllowFile(allowFile) } : {}),
+  }
+}
+
+/** An allow file: one public key line (or bare base64url key) per line; '#' starts a comment. */
+export function readAllowFile(path: string): Uint8Array[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw sbError('KEY_FILE_INVALID', `cannot read allow file ${path}`, { cause: err })
+  }
+  const keys: Uint8Array[] = []
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) return
+    keys.push(decodeKey(line, `line ${i + 1} of allow file ${path}`))
+  })
+  return keys
+}
 
 export const addressDescription =
   'a name (socket in the runtime dir), unix:PATH, pipe:NAME or tcp://HOST:PORT'

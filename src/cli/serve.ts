@@ -8,7 +8,7 @@ import { listen } from '../link/api.ts'
 import type { ServerConnection } from '../link/server.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
-import { addressDescription, checkAddress, endpointOptions, insecureOption } from './endpoint.ts'
+import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
 import { type EventLog, humanLog, jsonLinesLog } from './log.ts'
 import { registerBuiltins } from './service.ts'
@@ -33,7 +33,7 @@ export const serve: Command = {
       valueName: 'FILE',
       description: 'append events to FILE as JSON lines (default: human lines on stderr)',
     },
-    insecure: insecureOption,
+    ...securityOptions,
   },
   async run(args, io) {
     const address = args.positionals['ADDRESS']!
@@ -41,7 +41,7 @@ export const serve: Command = {
     const logPath = args.options['log']
     const log = typeof logPath === 'string' ? await openLog(logPath) : humanLog(io.stderr)
     try {
-      const server = await listen(address, endpointOptions(io, args.options['insecure'] === true))
+      const server = await listen(address, endpointOptionsFrom(io, args.options))
       registerBuiltins(server)
       const ids = new WeakMap<ServerConnection, number>()
       let nextId = 1

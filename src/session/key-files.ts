@@ -126,7 +126,7 @@ function writeNew(path: string, text: string, mode: number, overwrite: boolean):
     chmodSync(path, mode) // an existing file keeps its old mode on 'w'; umask may not add bits
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'EEXIST' ? 'it already exists (remove it first)' : `${code ?? 'error'}`
+    const why = code === 'EEXIST' ? 'it already exists (remove it, or use --force)' : `${code ?? 'error'}`
     throw sbError('KEY_FILE_INVALID', `cannot write ${path}: ${why}`, { cause: err })
   }
 }

@@ -18,7 +18,8 @@ describe('help and version', () => {
       const io = captureIo()
       assert.equal(await run(argv, io), ExitCode.ok)
       assert.match(io.out(), /^usage: switchboard COMMAND/)
-      for (const c of commands) assert.match(io.out(), new RegExp(`^  ${c.name}\\s+${c.summary}`, 'm'))
+      for (const c of commands)
+        assert.match(io.out(), new RegExp(`^  ${c.name}\\s+${escapeRegExp(c.summary)}`, 'm'))
       assert.equal(io.err(), '')
     })
   }
@@ -180,3 +181,7 @@ describe('bad arguments exit 2 with one message line and a usage hint', () => {
     assert.match(io.err(), /^error CONNECT_FAILED: .*no-such-service/)
   })
 })
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

@@ -16,8 +16,16 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type BenchClient, SYSTEMS, type SystemName, TRANSPORTS, type TransportName } from './lib/common.ts'
+import {
+  type BenchClient,
+  runsOn,
+  SYSTEMS,
+  type SystemName,
+  TRANSPORTS,
+  type TransportName,
+} from './lib/common.ts'
 import { killAll, type ServerProcess, spawnServer, stopServer } from './lib/proc.ts'
+import { prepareSecurityMaterial } from './lib/security.ts'
 import { MiB, withTimeout } from './lib/util.ts'
 import {
   connectClient,
@@ -243,7 +251,10 @@ async function runTransport(transport: TransportName): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sbbench-'))
   const servers: ServerProcess[] = []
   try {
-    for (const system of config.systems) servers.push(await spawnServer(system, transport, dir, 20_000))
+    prepareSecurityMaterial(dir, config.systems)
+    for (const system of config.systems) {
+      if (runsOn(system, transport)) servers.push(await spawnServer(system, transport, dir, 20_000))
+    }
     for (const workload of config.workloads) {
       for (const server of servers) {
         process.stderr.write(`bench: ${workload} ${server.system} ${transport}\n`)

@@ -10,7 +10,7 @@
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { SYSTEMS, type SystemName, TRANSPORTS, type TransportName } from './lib/common.ts'
+import { isSwitchboard, SYSTEMS, type SystemName, TRANSPORTS, type TransportName } from './lib/common.ts'
 import { serveRaw } from './lib/raw.ts'
 import { serveSwitchboard } from './lib/switchboard.ts'
 
@@ -25,7 +25,7 @@ const system = values.system as SystemName
 const transport = values.transport as TransportName
 if (!SYSTEMS.includes(system)) fail(`--system must be one of ${SYSTEMS.join(', ')}`)
 if (!TRANSPORTS.includes(transport)) fail(`--transport must be one of ${TRANSPORTS.join(', ')}`)
-if (transport === 'unix' && values.dir === undefined) fail('--dir is required for unix')
+if (values.dir === undefined) fail('--dir is required')
 
 const tcp = transport === 'tcp'
 const sockets = new Set<Socket>()
@@ -37,10 +37,9 @@ const server = createServer((socket) => {
 })
 server.on('error', (err) => fail(`listen failed: ${err.message}`))
 
-if (system === 'switchboard') {
+if (isSwitchboard(system)) {
   // Through the public listen(), as a user would; its own server replaces the net one.
-  const address = tcp ? 'tcp://127.0.0.1:0' : `unix:${join(values.dir!, `${system}.sock`)}`
-  serveSwitchboard(address, values.dir, tcp).then(
+  serveSwitchboard(system, values.dir!, tcp).then(
     (sb) => ready(sb.address),
     (err: Error) => fail(`listen failed: ${err.message}`),
   )

@@ -10,20 +10,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
-# System packages a later workload may need (none yet). apt-get update only runs when one is missing.
-apt_packages=()
-if ((${#apt_packages[@]} > 0)); then
-  missing=()
-  for p in "${apt_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]} > 0)); then
-    sudo_cmd=()
-    [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update
-    "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
-fi
+# System packages the workloads need (openssl makes the TLS rows' test certificate).
+bash "$root/scripts/ensure-packages.sh" openssl
 
 # bench/'s own npm dependencies, only when it declares any.
 if node -e 'const p = require(process.argv[1]); process.exit(Object.keys({ ...p.dependencies, ...p.devDependencies }).length > 0 ? 0 : 1)' "$here/package.json"; then

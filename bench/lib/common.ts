@@ -3,8 +3,26 @@
  * workloads drive. Each system implements `BenchClient` over one connection.
  */
 
-export const SYSTEMS = ['raw-coalesced', 'raw-naive', 'switchboard'] as const
+export const SYSTEMS = [
+  'raw-coalesced',
+  'raw-naive',
+  'switchboard',
+  'switchboard-secret',
+  'switchboard-tls',
+] as const
 export type SystemName = (typeof SYSTEMS)[number]
+
+/** The switchboard systems: plain, a shared secret (Noise NNpsk0 + AEAD records), TLS. */
+export type SwitchboardSystem = Extract<SystemName, `switchboard${string}`>
+
+export function isSwitchboard(system: SystemName): system is SwitchboardSystem {
+  return system.startsWith('switchboard')
+}
+
+/** TLS needs an IP transport: the tls row runs on tcp only. */
+export function runsOn(system: SystemName, transport: TransportName): boolean {
+  return system !== 'switchboard-tls' || transport === 'tcp'
+}
 
 export const TRANSPORTS = ['unix', 'tcp'] as const
 export type TransportName = (typeof TRANSPORTS)[number]

@@ -1,5 +1,6 @@
 /**
  * The switchboard adapter, on the public API only (`connect`, `listen`): what a user would write.
+ * Three systems share it: plain, a shared secret, and TLS (bench/lib/security.ts has their options).
  *
  *   one-way   link.send('oneway', bytes): raw bytes, no serializer
  *   echo      link.request('echo', bytes): the handler returns the bytes, sent back raw
@@ -9,7 +10,8 @@
  *             reply proves every earlier one-way message arrived (it carries their count)
  */
 import { connect, type Link, listen, type Peer, type Server } from '../../src/index.ts'
-import type { BenchClient } from './common.ts'
+import type { BenchClient, SwitchboardSystem } from './common.ts'
+import { clientOptions, serverEndpoint } from './security.ts'
 
 const BIG_CHUNK = 256 * 1024
 
@@ -20,8 +22,13 @@ async function* chunksOf(payload: Uint8Array): AsyncGenerator<Uint8Array> {
 export class SwitchboardClient implements BenchClient {
   private constructor(private readonly link: Link) {}
 
-  static async connect(address: string, runtimeDir: string, tcp: boolean): Promise<SwitchboardClient> {
-    const link = await connect(address, { runtimeDir, insecure: tcp, waitForReady: true })
+  static async connect(
+    system: SwitchboardSystem,
+    address: string,
+    dir: string,
+    tcp: boolean,
+  ): Promise<SwitchboardClient> {
+    const link = await connect(address, { ...clientOptions(system, dir, tcp), waitForReady: true })
     return new SwitchboardClient(link)
   }
 
@@ -67,13 +74,14 @@ export class SwitchboardClient implements BenchClient {
   }
 }
 
-/** Starts the bench service on `address`; one-way counts are kept per connection. */
+/** Starts the bench service for `system` (plain, secret or TLS); one-way counts are kept per connection. */
 export async function serveSwitchboard(
-  address: string,
-  runtimeDir: string | undefined,
+  system: SwitchboardSystem,
+  dir: string,
   tcp: boolean,
 ): Promise<Server> {
-  const server = await listen(address, { ...(runtimeDir === undefined ? {} : { runtimeDir }), insecure: tcp })
+  const { address, options } = serverEndpoint(system, dir, tcp)
+  const server = await listen(address, options)
   const onewayCounts = new WeakMap<Peer, number>()
   server.handle('oneway', (_data, ctx) => {
     onewayCounts.set(ctx.peer, (onewayCounts.get(ctx.peer) ?? 0) + 1)

@@ -6,6 +6,7 @@
 import { connect } from 'node:net'
 import {
   type BenchClient,
+  isSwitchboard,
   RawMode,
   type SystemName,
   type TransportName,
@@ -57,9 +58,9 @@ export async function connectClient(
   kind: WorkloadKind,
   timeoutMs: number,
 ): Promise<BenchClient> {
-  if (system === 'switchboard') {
+  if (isSwitchboard(system)) {
     return withTimeout(
-      SwitchboardClient.connect(address, dir, transport === 'tcp'),
+      SwitchboardClient.connect(system, address, dir, transport === 'tcp'),
       timeoutMs,
       'the switchboard session to open',
     )

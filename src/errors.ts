@@ -63,6 +63,18 @@ export const ErrorCodes = {
   TRANSPORT_ERROR: { wire: 0, retryable: true, message: 'transport failed' },
   LISTEN_FAILED: { wire: 0, retryable: false, message: 'could not listen on this address' },
   INVALID_ARGUMENT: { wire: 0, retryable: false, message: 'invalid argument' },
+  // --- delivery (link/): local only ---
+  OUTCOME_UNKNOWN: {
+    wire: 0,
+    retryable: false,
+    message: 'connection lost after the message was written; it may or may not have run',
+  },
+  NOT_CONNECTED: { wire: 0, retryable: true, message: 'no connection is up (one-shot message)' },
+  ORDER_BROKEN: {
+    wire: 0,
+    retryable: false,
+    message: 'an ordered message before this one failed, so this one was not sent',
+  },
 } as const satisfies Record<string, CodeInfo>
 
 export type ErrorCode = keyof typeof ErrorCodes

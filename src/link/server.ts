@@ -5,10 +5,20 @@
 import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
+import { DedupeTable } from '../rpc/dedupe.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
 import { listen as listenTransport } from '../transport/listen.ts'
 import type { Transport, TransportListener } from '../transport/types.ts'
 import type { ListenOptions } from './options.ts'
+import { ServerClient } from './server-client.ts'
+
+/**
+ * The authenticated identity of a connection's peer. Placeholder until issue #5 (security)
+ * lands: every peer is '' (unauthenticated), so clients are keyed by link id alone for now.
+ */
+export function peerIdentity(_conn: RpcConnection): string {
+  return ''
+}
 
 export type ServerConnection = RpcConnection
 
@@ -17,7 +27,15 @@ export class Server extends EventEmitter {
   address = ''
   /** Open connections. */
   readonly connections = new Set<ServerConnection>()
-  private readonly handlers = new Map<string, Handler>()
+  /** @internal pair() shares its link's handler table. */
+  handlers = new Map<string, Handler>()
+  /** Idempotent calls of every client, by (identity, link id, message id). */
+  readonly dedupe: DedupeTable
+  /** Each client by (identity, link id): outlives its connections (see ServerClient). */
+  private readonly clients = new Map<string, ServerClient>()
+  private readonly lingerTimers = new Map<string, NodeJS.Timeout>()
+  /** Most connections seen in the hello exchange at once. */
+  maxHandshakingSeen = 0
   private listener: TransportListener | undefined
   private readonly options: ListenOptions
   private closing: Promise<void> | undefined
@@ -27,6 +45,37 @@ export class Server extends EventEmitter {
   constructor(options: ListenOptions) {
     super()
     this.options = options
+    this.dedupe = new DedupeTable(options.dedupeWindow)
+  }
+
+  /** The handle of the client on `conn`: stays valid when that client reconnects. */
+  clientOf(conn: RpcConnection): ServerClient {
+    const key = `${peerIdentity(conn)}\0${conn.peerLinkId}`
+    let client = this.clients.get(key)
+    if (client === undefined) {
+      client = new ServerClient(peerIdentity(conn), conn.peerLinkId)
+      this.clients.set(key, client)
+    }
+    return client
+  }
+
+  private track(conn: RpcConnection): void {
+    const key = `${peerIdentity(conn)}\0${conn.peerLinkId}`
+    const client = this.clientOf(conn)
+    clearTimeout(this.lingerTimers.get(key))
+    this.lingerTimers.delete(key)
+    client.attach(conn)
+    conn.once('close', () => {
+      client.detach(conn)
+      if (client.connections.size > 0 || this.closing !== undefined) return
+      const timer = setTimeout(() => {
+        this.lingerTimers.delete(key)
+        this.clients.delete(key)
+        client.end(sbError('CONNECTION_LOST', `client ${client.linkId} did not come back`))
+      }, this.options.clientLingerMs ?? 30_000)
+      timer.unref()
+      this.lingerTimers.set(key, timer)
+    })
   }
 
   /** @internal */
@@ -45,7 +94,11 @@ export class Server extends EventEmitter {
     if (this.closing !== undefined) return transport.abort()
     const max = this.options.maxConnections ?? 1024
     this.handshaking++
-    RpcConnection.open(transport, 'listener', this.options, this.handlers).then(
+    this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.handshaking)
+    RpcConnection.open(transport, 'listener', this.options, this.handlers, {
+      dedupe: this.dedupe,
+      identityOf: peerIdentity,
+    }).then(
       (conn) => {
         this.handshaking--
         if (this.closing !== undefined) return conn.abort(sbError('GOING_AWAY', 'server is closing'))
@@ -56,6 +109,7 @@ export class Server extends EventEmitter {
           )
         }
         this.connections.add(conn)
+        this.track(conn)
         conn.on('error', (err: SwitchboardError) => this.report(err))
         conn.on('close', () => {
           this.connections.delete(conn)
@@ -89,13 +143,22 @@ export class Server extends EventEmitter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.listener?.close()
+      for (const t of this.lingerTimers.values()) clearTimeout(t)
+      this.lingerTimers.clear()
+      for (const c of this.clients.values()) c.end(sbError('SESSION_CLOSED', 'server closed'))
+      this.clients.clear()
       await Promise.allSettled([...this.connections].map((c) => c.close()))
       this.emit('close')
     })()
     return this.closing
   }
 
-  getStats(): { connections: number; handshaking: number } {
-    return { connections: this.connections.size, handshaking: this.handshaking }
+  getStats(): { connections: number; handshaking: number; clients: number; dedupeIds: number } {
+    return {
+      connections: this.connections.size,
+      handshaking: this.handshaking,
+      clients: this.clients.size,
+      dedupeIds: this.dedupe.getStats().ids,
+    }
   }
 }

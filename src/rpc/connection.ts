@@ -98,14 +98,45 @@ export class RpcConnection extends EventEmitter {
   ): Promise<RpcConnection> {
     const conn = new RpcConnection(handlers, options, extras)
     conn.session = await Session.establish(transport, role, options, {
-      onChannel: (ch) => conn.onChannel(ch),
+      onChannel: (ch) => (conn.session === undefined ? conn.holdEarly(ch) : conn.onChannel(ch)),
       onName: (id, name) => conn.inNames.define(id, name),
       onGoaway: (_last, code) => conn.emit('goaway', code),
       onClose: (err) => conn.onSessionClose(err),
       onFlushed: () => conn.onFlushed(),
     })
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
+    conn.releaseEarly()
     return conn
+  }
+
+  /**
+   * Channels the peer opened in the same read as its hello arrive before establish() resolved.
+   * Each is bound at once (as the mux requires) to a recorder, and replayed once we are ready.
+   */
+  private early: { ch: Channel; events: ((h: ChannelHandler) => void)[] }[] = []
+
+  private holdEarly(ch: Channel): void {
+    const events: ((h: ChannelHandler) => void)[] = []
+    ch.bind({
+      onData: (data, fin) => {
+        const copy = data.slice()
+        events.push((h) => h.onData(copy, fin))
+      },
+      onEnd: (status, detail) => {
+        const copy = detail.slice()
+        events.push((h) => h.onEnd(status, copy))
+      },
+      onReset: (code) => events.push((h) => h.onReset(code)),
+      onWritable: () => events.push((h) => h.onWritable()),
+    })
+    this.early.push({ ch, events })
+  }
+
+  private releaseEarly(): void {
+    for (const { ch, events } of this.early.splice(0)) {
+      this.onChannel(ch)
+      for (const replay of events) replay(ch.handler)
+    }
   }
 
   // ---- CallHost / IncomingHost ------------------------------------------------------------

@@ -328,26 +328,22 @@ export class Link extends EventEmitter {
   /** The delivery rules (docs/delivery.md): resend, outcome unknown, or the error as it is. */
   private attemptFailed(d: Delivery, err: SwitchboardError): void {
     const loss = lossOf(err)
-    const notProcessed = err.code === 'GOING_AWAY' || (loss !== undefined && !loss.written)
-    const mayRepeat = loss !== undefined && d.flags.idempotent && d.resendable
-    if (this.state === 'closed') return this.fail(d, this.closeError ?? err)
-    if ((notProcessed || mayRepeat) && d.flags.oneShot) {
+    // Not about the connection (a remote error, a deadline, a cancel): the caller gets it as is.
+    if (loss === undefined && err.code !== 'GOING_AWAY') return this.fail(d, err)
+    // GOING_AWAY without a loss: the peer said it did not process this one.
+    const mayHaveRun = loss?.written === true
+    const canResend = !mayHaveRun || (d.flags.idempotent && d.resendable)
+    if (this.state === 'closed' || !canResend || d.flags.oneShot) {
+      if (mayHaveRun) return this.fail(d, outcomeUnknown(d, err))
+      if (this.state === 'closed') return this.fail(d, this.closeError ?? err)
       return this.fail(
         d,
-        notProcessed
-          ? sbError('NOT_CONNECTED', `one-shot '${d.name}' was not sent: its connection ended`, {
-              cause: err,
-            })
-          : outcomeUnknown(d, err),
+        sbError('NOT_CONNECTED', `one-shot '${d.name}' was not sent: its connection ended`, { cause: err }),
       )
     }
-    if (notProcessed || mayRepeat) {
-      this.resent++
-      this.enqueue(d)
-      return this.pump()
-    }
-    if (loss !== undefined) return this.fail(d, outcomeUnknown(d, err))
-    this.fail(d, err)
+    this.resent++
+    this.enqueue(d)
+    this.pump()
   }
 
   /** Rejects `d`; an ordered one takes those queued behind it down too (they must not overtake). */

@@ -86,7 +86,7 @@ export class ServerClient {
     const timeout = options.timeout ?? 30_000
     const started = performance.now()
     const conn = await this.connection(timeout, options.signal)
-    const left = Math.max(1, timeout - (performance.now() - started))
+    const left = Math.max(1, Math.ceil(timeout - (performance.now() - started)))
     return conn.request<T>(method, data, { ...options, timeout: left })
   }
 

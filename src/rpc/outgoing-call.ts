@@ -127,7 +127,8 @@ export class OutgoingCall implements ChannelHandler {
         this.method,
         MessageKind.REQUEST | flags,
         messageId,
-        timeout,
+        // The wire carries whole ms (a varint): a fractional remaining time would not encode.
+        timeout === undefined ? undefined : Math.ceil(timeout),
         options.trace,
         bytes?.length,
         false,

@@ -124,7 +124,6 @@ export class Link extends EventEmitter {
 
   private connectionUp(conn: RpcConnection): void {
     if (this.state === 'closed') return conn.abort(this.closeError)
-    conn.on('sendFailed', (err: unknown, name: string) => this.emit('sendFailed', err, name))
     conn.on('error', (err: unknown) => this.report(err as SwitchboardError))
     conn.on('goaway', (code: string) => {
       if (code === 'PAIR_FULL')
@@ -186,11 +185,9 @@ export class Link extends EventEmitter {
   }
 
   private observe(p: Promise<void>, name: string): Promise<void> {
+    // Reported once, when the message finally failed (an attempt the link resent is no failure).
     p.catch((err: unknown) => {
-      // Failures on a connection were reported by it; report the ones that never reached one.
-      const e = err as SwitchboardError
-      if (lossOf(e) === undefined && e.code !== 'CANCELLED' && this.listenerCount('sendFailed') > 0)
-        this.emit('sendFailed', err, name)
+      if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
     })
     return p
   }
@@ -332,10 +329,12 @@ export class Link extends EventEmitter {
     if (loss === undefined && err.code !== 'GOING_AWAY') return this.fail(d, err)
     // GOING_AWAY without a loss: the peer said it did not process this one.
     const mayHaveRun = loss?.written === true
-    const canResend = !mayHaveRun || (d.flags.idempotent && d.resendable)
+    // A streamed body was (partly) read from its source by the attempt: it cannot be sent again.
+    const canResend = d.resendable && (!mayHaveRun || d.flags.idempotent)
     if (this.state === 'closed' || !canResend || d.flags.oneShot) {
       if (mayHaveRun) return this.fail(d, outcomeUnknown(d, err))
       if (this.state === 'closed') return this.fail(d, this.closeError ?? err)
+      if (!d.resendable) return this.fail(d, err)
       return this.fail(
         d,
         sbError('NOT_CONNECTED', `one-shot '${d.name}' was not sent: its connection ended`, { cause: err }),

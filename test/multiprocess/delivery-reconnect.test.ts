@@ -146,3 +146,20 @@ test('reconnect: false closes the link on the first loss; queued calls fail, in-
     ['CONNECTION_LOST', 'TRANSPORT_ERROR'].includes(e.code),
   )
 })
+
+test("'sendFailed' reports each one-way message once, when it finally failed", async () => {
+  const link = await connect(`unix:${join(dir.path, 'nobody.sock')}`, { insecure: true, backoffInitialMs: 5 })
+  const failed: string[] = []
+  link.on('sendFailed', (e: SwitchboardError, name: string) => failed.push(`${name}:${e.code}`))
+  await assert.rejects(
+    link.send('a', 1, { oneShot: true }),
+    (e: SwitchboardError) => e.code === 'NOT_CONNECTED',
+  )
+  const controller = new AbortController()
+  const queued = link.send('b', 2, { signal: controller.signal })
+  await waitFor(() => link.getStats().dials >= 3, { what: 'a few failed dials while the send waits' })
+  controller.abort()
+  await assert.rejects(queued, (e: SwitchboardError) => e.code === 'CANCELLED')
+  assert.deepEqual(failed, ['a:NOT_CONNECTED', 'b:CANCELLED'])
+  await link.close()
+})

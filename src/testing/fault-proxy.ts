@@ -76,6 +76,12 @@ class Pipe {
     private readonly delayMs: number,
   ) {
     from.on('data', (chunk: Buffer) => this.onData(chunk))
+    // A clean end travels after the bytes still delayed, as it would on the wire.
+    from.on('end', () => {
+      this.queue = this.queue.then(() => {
+        if (!this.to.destroyed) this.to.end()
+      })
+    })
   }
 
   private onData(chunk: Buffer): void {
@@ -142,11 +148,16 @@ export class ProxiedConnection {
     readonly server: Socket,
     private readonly onClosed: (c: ProxiedConnection) => void,
   ) {
-    const end = (): void => this.cut()
-    client.on('error', end)
-    server.on('error', end)
-    client.on('close', end)
-    server.on('close', end)
+    // An error on either side is a cut; a clean end is forwarded (Pipe) and we are done once
+    // both sides have closed.
+    const cut = (): void => this.cut()
+    client.on('error', cut)
+    server.on('error', cut)
+    const closed = (): void => {
+      if (client.destroyed && server.destroyed) this.cut()
+    }
+    client.on('close', closed)
+    server.on('close', closed)
   }
 
   start(plan: FaultPlan, random: () => number): void {
@@ -198,7 +209,7 @@ export class FaultProxy {
   /** @internal use startFaultProxy(). */
   constructor(private readonly options: FaultProxyOptions) {
     this.random = seededRandom(options.seed ?? 1)
-    this.server = createServer((client) => this.accept(client))
+    this.server = createServer({ allowHalfOpen: true }, (client) => this.accept(client))
   }
 
   /** @internal */
@@ -217,7 +228,10 @@ export class FaultProxy {
   private accept(client: Socket): void {
     this.accepted++
     const target = parse(this.options.target)
-    const server = 'path' in target ? connect(target.path) : connect(target.port, target.host)
+    const server =
+      'path' in target
+        ? connect({ path: target.path, allowHalfOpen: true })
+        : connect({ port: target.port, host: target.host, allowHalfOpen: true })
     client.pause()
     const conn = new ProxiedConnection(client, server, (c) => this.connections.delete(c))
     this.connections.add(conn)

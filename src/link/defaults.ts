@@ -2,6 +2,7 @@
  * Every delivery default of a link in one object (STYLE.md practice 3 and 12); docs/delivery.md
  * and docs/limits.md describe each. Pass any of them to connect()/pair() to override.
  */
+import { sbError } from '../errors.ts'
 import { type DedupeWindow, defaultDedupeWindow } from '../rpc/dedupe.ts'
 
 export interface LinkTuning {
@@ -42,3 +43,22 @@ export const defaultLinkOptions: Readonly<LinkTuning> = Object.freeze({
   poolIdleMs: 30_000,
   dedupeWindow: defaultDedupeWindow,
 })
+
+/** Checks a full tuning at construction (STYLE.md practice 12): a bad value fails here, coded. */
+export function validateTuning(t: LinkTuning): void {
+  const positive = [
+    'backoffInitialMs',
+    'backoffMaxMs',
+    'maxQueuedBytes',
+    'poolMax',
+    'maxPendingConnects',
+    'poolIdleMs',
+  ] as const
+  for (const k of positive) {
+    if (!(t[k] > 0)) throw sbError('INVALID_ARGUMENT', `${k} must be a positive number`)
+  }
+  if (!(t.maxRetries >= 0)) throw sbError('INVALID_ARGUMENT', 'maxRetries must be ≥ 0')
+  if (!(t.backoffJitter >= 0 && t.backoffJitter <= 1))
+    throw sbError('INVALID_ARGUMENT', 'backoffJitter must be in [0, 1]')
+  if (!(t.poolGrowThreshold >= 1)) throw sbError('INVALID_ARGUMENT', 'poolGrowThreshold must be ≥ 1')
+}

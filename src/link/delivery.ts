@@ -78,3 +78,20 @@ export class Delivery implements Expirable {
     this.rejectFn(err)
   }
 }
+
+/** True for a streamed body (async iterable or web ReadableStream), which can be read once. */
+export function isStream(data: unknown): boolean {
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    !(data instanceof Uint8Array) &&
+    (Symbol.asyncIterator in data ||
+      (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream))
+  )
+}
+
+/** Bytes a queued body counts against maxQueuedBytes. */
+export function sizeOf(data: unknown): number {
+  if (data instanceof Uint8Array) return data.length
+  return 64 // values are measured when encoded; a queued value counts as a small message
+}

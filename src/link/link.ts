@@ -10,16 +10,16 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
-import { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
-import { lossOf } from '../rpc/outgoing-call.ts'
 import type { Subscription } from '../rpc/subscription.ts'
 import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
-import { defaultLinkOptions, type LinkTuning } from './defaults.ts'
-import { Delivery, type DeliveryKind } from './delivery.ts'
+import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
+import { Delivery, type DeliveryKind, isStream, sizeOf } from './delivery.ts'
 import { LinkSubscription } from './link-subscription.ts'
+import { Outbox } from './outbox.ts'
 import { type Acquire, Pool } from './pool.ts'
+import { afterFailedAttempt } from './rules.ts'
 
 export type LinkState = 'connecting' | 'ready' | 'reconnecting' | 'closed'
 
@@ -72,10 +72,10 @@ export class Link extends EventEmitter {
   readonly dedupe: DedupeTable
   private readonly tuning: LinkTuning
   private readonly pool: Pool
-  private readonly queue: Delivery[] = []
-  private queuedBytes = 0
+  private readonly outbox = new Outbox((d, err) => this.fail(d, err))
   private readonly inFlight = new Set<Delivery>()
-  private readonly sweep = new DeadlineSweep()
+  private pumping = false
+  private pumpAgain = false
   private readonly subscriptions = new Set<LinkSubscription<unknown>>()
   private orderedInFlight: Delivery | undefined
   private nextMessageId = 0
@@ -90,7 +90,7 @@ export class Link extends EventEmitter {
     super()
     this.address = setup.addresses[0]!
     this.tuning = { ...defaultLinkOptions, ...setup.tuning }
-    validate(this.tuning)
+    validateTuning(this.tuning)
     this.dedupe = new DedupeTable(this.tuning.dedupeWindow)
     for (const [name, fn] of Object.entries(setup.handlers ?? {})) this.handlers.set(name, fn)
     const acquire: Acquire = (address, signal) => setup.acquire(this, address, signal)
@@ -147,7 +147,7 @@ export class Link extends EventEmitter {
       this.shutdown(this.refusal)
       return
     }
-    if (this.pool.usable().length > 0) {
+    if (this.pool.hasUsable()) {
       for (const s of this.subscriptions) if (!s.bound) s.bindTo(this.pool.pick()!)
       return this.pump()
     }
@@ -207,13 +207,13 @@ export class Link extends EventEmitter {
       oneShot: options.oneShot === true,
       ordered: options.ordered === true,
     }
-    if (flags.oneShot && this.pool.usable().length === 0) {
+    if (flags.oneShot && !this.pool.hasUsable()) {
       return Promise.reject(
         sbError('NOT_CONNECTED', `'${name}' is one-shot and ${this.address} is not connected`),
       )
     }
     const bytes = sizeOf(data)
-    if (this.queue.length > 0 && this.queuedBytes + bytes > this.tuning.maxQueuedBytes) {
+    if (this.outbox.full(bytes, this.tuning.maxQueuedBytes)) {
       return Promise.reject(
         sbError('QUEUE_FULL', `more than ${this.tuning.maxQueuedBytes} bytes wait for ${this.address}`),
       )
@@ -240,49 +240,44 @@ export class Link extends EventEmitter {
 
   private enqueue(d: Delivery): void {
     if (d.signal?.aborted) return this.fail(d, sbError('CANCELLED', `'${d.name}' was cancelled`))
-    d.state = 'queued'
-    // Keep send order: a resent message goes back before everything sent after it.
-    let i = this.queue.length
-    while (i > 0 && this.queue[i - 1]!.messageId > d.messageId) i--
-    this.queue.splice(i, 0, d)
-    this.queuedBytes += d.bytes
-    d.expire = () => {
-      this.dequeue(d)
-      this.fail(d, sbError('DEADLINE', `'${d.name}' passed its deadline while waiting for ${this.address}`))
-    }
-    if (d.deadlineAt !== Number.POSITIVE_INFINITY) this.sweep.add(d)
-    d.watchAbort(() => {
-      this.dequeue(d)
-      this.fail(d, sbError('CANCELLED', `'${d.name}' was cancelled while waiting for a connection`))
-    })
+    this.outbox.add(d)
   }
 
-  private dequeue(d: Delivery): void {
-    const i = this.queue.indexOf(d)
-    if (i < 0) return
-    this.queue.splice(i, 1)
-    this.queuedBytes -= d.bytes
-    this.sweep.delete(d)
-    d.unwatchAbort()
+  /** A method, so the compiler does not narrow `state` across calls that may close the link. */
+  private isOpen(): boolean {
+    return this.state !== 'closed'
   }
 
-  /** Starts every queued message that may start now. */
+  /** Starts every queued message that may start now, each on the least busy connection. */
   private pump(): void {
     if (this.state === 'closed') return
-    let i = 0
-    while (i < this.queue.length) {
-      const d = this.queue[i]!
-      if (d.flags.ordered && this.orderedInFlight !== undefined) {
-        i++
-        continue
-      }
-      const conn = this.pool.pick()
-      if (conn === undefined) break
-      this.dequeue(d)
-      this.startOn(d, conn)
+    if (this.pumping) {
+      // Called back from a start that failed at once: go round again after this pass.
+      this.pumpAgain = true
+      return
     }
-    this.pool.grow(this.queue.length + this.inFlight.size)
-    if (this.pool.usable().length === 0) this.pool.ensure()
+    this.pumping = true
+    try {
+      do {
+        this.pumpAgain = false
+        let orderedBusy = this.orderedInFlight !== undefined
+        const assigned = new Map<RpcConnection, number>()
+        const batch = this.outbox.take<RpcConnection>((d) => {
+          if (d.flags.ordered && orderedBusy) return 'keep'
+          const conn = this.pool.pick(assigned)
+          if (conn === undefined) return 'stop'
+          assigned.set(conn, (assigned.get(conn) ?? 0) + 1)
+          if (d.flags.ordered) orderedBusy = true
+          return conn
+        })
+        for (const [d, conn] of batch) this.startOn(d, conn)
+      } while (this.pumpAgain && this.isOpen())
+    } finally {
+      this.pumping = false
+    }
+    if (!this.isOpen()) return
+    this.pool.grow(this.outbox.size + this.inFlight.size)
+    if (!this.pool.hasUsable()) this.pool.ensure()
   }
 
   private startOn(d: Delivery, conn: RpcConnection): void {
@@ -322,24 +317,11 @@ export class Link extends EventEmitter {
     )
   }
 
-  /** The delivery rules (docs/delivery.md): resend, outcome unknown, or the error as it is. */
+  /** The delivery rules (rules.ts): resend, or settle with the verdict's error. */
   private attemptFailed(d: Delivery, err: SwitchboardError): void {
-    const loss = lossOf(err)
-    // Not about the connection (a remote error, a deadline, a cancel): the caller gets it as is.
-    if (loss === undefined && err.code !== 'GOING_AWAY') return this.fail(d, err)
-    // GOING_AWAY without a loss: the peer said it did not process this one.
-    const mayHaveRun = loss?.written === true
-    // A streamed body was (partly) read from its source by the attempt: it cannot be sent again.
-    const canResend = d.resendable && (!mayHaveRun || d.flags.idempotent)
-    if (this.state === 'closed' || !canResend || d.flags.oneShot) {
-      if (mayHaveRun) return this.fail(d, outcomeUnknown(d, err))
-      if (this.state === 'closed') return this.fail(d, this.closeError ?? err)
-      if (!d.resendable) return this.fail(d, err)
-      return this.fail(
-        d,
-        sbError('NOT_CONNECTED', `one-shot '${d.name}' was not sent: its connection ended`, { cause: err }),
-      )
-    }
+    const closed = this.state === 'closed' ? (this.closeError ?? err) : undefined
+    const verdict = afterFailedAttempt(d, err, closed)
+    if (!verdict.resend) return this.fail(d, verdict.error)
     this.resent++
     this.enqueue(d)
     this.pump()
@@ -349,9 +331,7 @@ export class Link extends EventEmitter {
   private fail(d: Delivery, err: SwitchboardError): void {
     d.reject(err)
     if (d.flags.ordered) {
-      for (const q of [...this.queue]) {
-        if (!q.flags.ordered) continue
-        this.dequeue(q)
+      for (const q of this.outbox.removeWhere((x) => x.flags.ordered)) {
         q.reject(
           sbError(
             'ORDER_BROKEN',
@@ -391,14 +371,11 @@ export class Link extends EventEmitter {
     this.closeError = reason
     const conns = this.pool.stop()
     this.transition('closed')
-    for (const d of [...this.queue]) {
-      this.dequeue(d)
-      d.reject(reason)
-    }
+    for (const d of this.outbox.removeWhere(() => true)) d.reject(reason)
     for (const s of [...this.subscriptions]) s.fail(reason)
     this.subscriptions.clear()
     for (const r of this.readyWaiters.splice(0)) r.reject(reason)
-    this.sweep.stop()
+    this.outbox.stop()
     if (err !== undefined) this.report(err)
     this.emit('close', err)
     return conns
@@ -417,7 +394,7 @@ export class Link extends EventEmitter {
 
   get writable(): boolean {
     const conn = this.pool.usable()[0]
-    return conn?.writable ?? this.queuedBytes < this.tuning.maxQueuedBytes
+    return conn?.writable ?? this.outbox.bytes < this.tuning.maxQueuedBytes
   }
 
   drained(): Promise<void> {
@@ -442,8 +419,8 @@ export class Link extends EventEmitter {
       ...base,
       sessionState: base?.state,
       state: this.state,
-      queuedCalls: this.queue.length,
-      queuedBytes: (base?.queuedBytes ?? 0) + this.queuedBytes,
+      queuedCalls: this.outbox.size,
+      queuedBytes: (base?.queuedBytes ?? 0) + this.outbox.bytes,
       inFlight: this.inFlight.size,
       connections: this.pool.size,
       pendingDials: this.pool.pendingDials,
@@ -454,45 +431,4 @@ export class Link extends EventEmitter {
       subscriptionsKept: this.subscriptions.size,
     }
   }
-}
-
-function outcomeUnknown(d: Delivery, err: SwitchboardError): SwitchboardError {
-  return sbError(
-    'OUTCOME_UNKNOWN',
-    `connection to the peer ended after '${d.name}' was written and before it was answered (${err.code}); it may or may not have run`,
-    { cause: err, details: { messageId: d.messageId } },
-  )
-}
-
-function validate(t: LinkTuning): void {
-  const positive = [
-    'backoffInitialMs',
-    'backoffMaxMs',
-    'maxQueuedBytes',
-    'poolMax',
-    'maxPendingConnects',
-    'poolIdleMs',
-  ] as const
-  for (const k of positive) {
-    if (!(t[k] > 0)) throw sbError('INVALID_ARGUMENT', `${k} must be a positive number`)
-  }
-  if (!(t.maxRetries >= 0)) throw sbError('INVALID_ARGUMENT', 'maxRetries must be ≥ 0')
-  if (!(t.backoffJitter >= 0 && t.backoffJitter <= 1))
-    throw sbError('INVALID_ARGUMENT', 'backoffJitter must be in [0, 1]')
-  if (!(t.poolGrowThreshold >= 1)) throw sbError('INVALID_ARGUMENT', 'poolGrowThreshold must be ≥ 1')
-}
-
-function isStream(data: unknown): boolean {
-  return (
-    typeof data === 'object' &&
-    data !== null &&
-    !(data instanceof Uint8Array) &&
-    (Symbol.asyncIterator in data ||
-      (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream))
-  )
-}
-
-function sizeOf(data: unknown): number {
-  if (data instanceof Uint8Array) return data.length
-  return 64 // values are measured when encoded; a queued value counts as a small message
 }

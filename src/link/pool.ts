@@ -72,12 +72,26 @@ export class Pool {
     return out
   }
 
-  /** The usable connection with the fewest calls waiting, or undefined. */
-  pick(): RpcConnection | undefined {
+  /** True when some connection may take new calls. */
+  hasUsable(): boolean {
+    for (const m of this.members.values()) if (m.conn.canOpen) return true
+    return false
+  }
+
+  /**
+   * The usable connection with the fewest calls waiting (counting `assigned`, calls about to
+   * start there), or undefined.
+   */
+  pick(assigned?: ReadonlyMap<RpcConnection, number>): RpcConnection | undefined {
     let best: RpcConnection | undefined
+    let bestLoad = Number.POSITIVE_INFINITY
     for (const m of this.members.values()) {
       if (!m.conn.canOpen) continue
-      if (best === undefined || m.conn.pendingCount < best.pendingCount) best = m.conn
+      const load = m.conn.pendingCount + (assigned?.get(m.conn) ?? 0)
+      if (load < bestLoad) {
+        best = m.conn
+        bestLoad = load
+      }
     }
     if (best !== undefined) this.members.get(best)!.idleSince = performance.now()
     return best
@@ -93,7 +107,7 @@ export class Pool {
 
   /** Makes sure a connection is up or on its way (the first dial of a link, or after a loss). */
   ensure(): void {
-    if (this.stopped || this.usable().length > 0 || this.dialing > 0 || this.retryTimer) return
+    if (this.stopped || this.hasUsable() || this.dialing > 0 || this.retryTimer) return
     this.dial()
   }
 
@@ -132,7 +146,7 @@ export class Pool {
 
   private dialFailed(err: SwitchboardError): void {
     // A failed extra connection is not retried: the ones that are up carry the load.
-    if (this.usable().length > 0) return
+    if (this.hasUsable()) return
     this.failures++
     if (!this.tuning.reconnect || FINAL.has(err.code) || this.failures > this.tuning.maxRetries) {
       this.events.gaveUp(err)
@@ -170,7 +184,7 @@ export class Pool {
     })
     conn.on('goaway', () => {
       // Draining: finishes what it has, takes nothing new. Rebuild beside it if it was the last.
-      if (this.usable().length === 0) this.ensure()
+      if (!this.hasUsable()) this.ensure()
     })
     if (this.members.size > 1) this.startIdleTimer()
     this.events.up(conn)

@@ -64,6 +64,22 @@ test('noserver: aborting a request that waits for a server that never comes reje
   assert.equal(link.state, 'closed')
 })
 
+test('queue bound: QUEUE_FULL past maxQueuedBytes; a single larger message is admitted when the queue is empty', async () => {
+  const link = await connect(`unix:${join(dir.path, 'full.sock')}`, { ...fast, maxQueuedBytes: 100 })
+  const first = link.request('echo', new Uint8Array(60), { timeout: 20_000 })
+  await assert.rejects(
+    link.request('echo', new Uint8Array(60)),
+    (e: SwitchboardError) => e.code === 'QUEUE_FULL',
+  )
+  link.abort()
+  await assert.rejects(first, (e: SwitchboardError) => e.code === 'SESSION_CLOSED')
+  const other = await connect(`unix:${join(dir.path, 'full.sock')}`, { ...fast, maxQueuedBytes: 100 })
+  const big = other.request('echo', new Uint8Array(500), { timeout: 20_000 })
+  assert.equal(other.getStats().queuedCalls, 1, 'admitted into the empty queue')
+  await other.close()
+  await assert.rejects(big, (e: SwitchboardError) => e.code === 'SESSION_CLOSED')
+})
+
 test('oneshot: fails at once with NOT_CONNECTED when no connection is up, goes through when one is', async () => {
   const address = `unix:${join(dir.path, 'oneshot.sock')}`
   const link = await connect(address, fast)

@@ -15,6 +15,8 @@ export interface DeliveryFlags {
   ordered: boolean
 }
 
+const noop = (): void => {}
+
 export class Delivery implements Expirable {
   state: 'queued' | 'inflight' | 'settled' = 'queued'
   /** Monotonic ms; Infinity without a deadline. */
@@ -62,7 +64,7 @@ export class Delivery implements Expirable {
   }
 
   /** Set by the link: what happens when the deadline passes while queued. */
-  expire: () => void = () => {}
+  expire: () => void = noop
 
   resolve(value: unknown): void {
     if (this.state === 'settled') return

@@ -233,6 +233,16 @@ export class Link extends EventEmitter {
         reject,
         streamed,
       )
+      // Fast path: nothing waits and a connection is up, so start at once (no queue, no sweep).
+      const conn =
+        this.outbox.size === 0 && !(flags.ordered && this.orderedInFlight !== undefined)
+          ? this.pool.pick()
+          : undefined
+      if (conn !== undefined) {
+        this.startOn(d, conn)
+        this.pool.grow(this.inFlight.size)
+        return
+      }
       this.enqueue(d)
       this.pump()
     })
@@ -307,7 +317,7 @@ export class Link extends EventEmitter {
         this.inFlight.delete(d)
         if (this.orderedInFlight === d) this.orderedInFlight = undefined
         d.resolve(value)
-        this.pump()
+        if (this.outbox.size > 0) this.pump()
       },
       (err: SwitchboardError) => {
         this.inFlight.delete(d)

@@ -42,6 +42,9 @@ interface Member {
   conn: RpcConnection
   address: string
   idleSince: number
+  /** Calls started here; shrink() compares it between ticks (cheaper than a clock read per call). */
+  picks: number
+  picksSeen: number
 }
 
 export class Pool {
@@ -93,7 +96,7 @@ export class Pool {
         bestLoad = load
       }
     }
-    if (best !== undefined) this.members.get(best)!.idleSince = performance.now()
+    if (best !== undefined) this.members.get(best)!.picks++
     return best
   }
 
@@ -113,7 +116,7 @@ export class Pool {
 
   /** `waiting` messages wait (queued + in flight): adds a connection when each has too many. */
   grow(waiting: number): void {
-    if (this.stopped || this.members.size === 0) return
+    if (waiting <= this.tuning.poolGrowThreshold || this.stopped || this.members.size === 0) return
     const planned = this.usable().length + this.dialing
     if (planned >= this.tuning.poolMax || this.dialing >= this.tuning.maxPendingConnects) return
     if (waiting > this.tuning.poolGrowThreshold * planned) this.dial()
@@ -176,7 +179,7 @@ export class Pool {
   }
 
   private add(conn: RpcConnection, address: string): void {
-    this.members.set(conn, { conn, address, idleSince: performance.now() })
+    this.members.set(conn, { conn, address, idleSince: performance.now(), picks: 0, picksSeen: 0 })
     conn.on('close', (err: SwitchboardError | undefined) => {
       this.members.delete(conn)
       this.events.down(conn, err)
@@ -206,7 +209,9 @@ export class Pool {
   private shrink(): void {
     const now = performance.now()
     for (const m of this.members.values()) {
-      if (m.conn.pendingCount > 0 || m.conn.getStats().openChannels > 0) m.idleSince = now
+      const busy = m.picks !== m.picksSeen || m.conn.pendingCount > 0 || m.conn.getStats().openChannels > 0
+      m.picksSeen = m.picks
+      if (busy) m.idleSince = now
     }
     for (const m of [...this.members.values()]) {
       if (this.usable().length <= 1) break

@@ -81,7 +81,6 @@ export class Link extends EventEmitter {
   private nextMessageId = 0
   private closeError: SwitchboardError | undefined
   private readyWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
-  private refusal: SwitchboardError | undefined
   private reconnects = 0
   private resent = 0
 
@@ -97,7 +96,7 @@ export class Link extends EventEmitter {
     this.pool = new Pool(setup.addresses, this.tuning, acquire, {
       up: (conn) => this.connectionUp(conn),
       down: (conn, err) => this.connectionDown(conn, err),
-      gaveUp: (err) => this.shutdown(this.refusal ?? err),
+      gaveUp: (err) => this.shutdown(err),
     })
   }
 
@@ -125,10 +124,6 @@ export class Link extends EventEmitter {
   private connectionUp(conn: RpcConnection): void {
     if (this.state === 'closed') return conn.abort(this.closeError)
     conn.on('error', (err: unknown) => this.report(err as SwitchboardError))
-    conn.on('goaway', (code: string) => {
-      if (code === 'PAIR_FULL')
-        this.refusal = sbError('PAIR_FULL', `${this.address} already has two processes`)
-    })
     const wasReconnecting = this.state === 'reconnecting'
     if (this.state !== 'ready') {
       this.transition('ready')
@@ -143,10 +138,6 @@ export class Link extends EventEmitter {
   private connectionDown(conn: RpcConnection, err: SwitchboardError | undefined): void {
     if (this.state === 'closed') return
     for (const s of this.subscriptions) if (s.boundTo === conn) s.unbind()
-    if (this.refusal !== undefined) {
-      this.shutdown(this.refusal)
-      return
-    }
     if (this.pool.hasUsable()) {
       for (const s of this.subscriptions) if (!s.bound) s.bindTo(this.pool.pick()!)
       return this.pump()

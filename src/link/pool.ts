@@ -38,6 +38,17 @@ const FINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INVALID_ARGUMENT',
 ])
 
+/** The peer's GOAWAY code when it refused us for good (PAIR_FULL, REFUSED, …), as an error. */
+function refusalOf(conn: RpcConnection): SwitchboardError | undefined {
+  const code = conn.goawayCode
+  if (code === undefined || !FINAL.has(code)) return undefined
+  return sbError(code, `refused by the peer (${code})`)
+}
+
+function lostEarly(): SwitchboardError {
+  return sbError('CONNECTION_LOST', 'connection closed during the hello exchange')
+}
+
 interface Member {
   conn: RpcConnection
   address: string
@@ -136,6 +147,8 @@ export class Pool {
       (conn) => {
         done()
         if (this.stopped) return conn.abort(sbError('SESSION_CLOSED', 'link closed'))
+        // Refused or closed before we could watch it (it all came in the hello's read).
+        if (conn.sessionEnded) return this.dialFailed(refusalOf(conn) ?? conn.closeError ?? lostEarly())
         this.failures = 0
         this.add(conn, address)
       },
@@ -182,12 +195,17 @@ export class Pool {
     this.members.set(conn, { conn, address, idleSince: performance.now(), picks: 0, picksSeen: 0 })
     conn.on('close', (err: SwitchboardError | undefined) => {
       this.members.delete(conn)
+      const refusal = refusalOf(conn)
+      if (refusal !== undefined && !this.stopped) {
+        this.events.gaveUp(refusal)
+        return
+      }
       this.events.down(conn, err)
       if (this.members.size <= 1) this.stopIdleTimer()
     })
     conn.on('goaway', () => {
       // Draining: finishes what it has, takes nothing new. Rebuild beside it if it was the last.
-      if (!this.hasUsable()) this.ensure()
+      if (refusalOf(conn) === undefined && !this.hasUsable()) this.ensure()
     })
     if (this.members.size > 1) this.startIdleTimer()
     this.events.up(conn)

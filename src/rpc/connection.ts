@@ -66,6 +66,8 @@ export class RpcConnection extends EventEmitter {
   private messageIds = 0
   private drainWaiters: (() => void)[] = []
   closeError: SwitchboardError | undefined
+  /** The code of the peer's GOAWAY, once one came (it may come in the same read as the hello). */
+  goawayCode: ErrorCode | undefined
 
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
 
@@ -100,7 +102,10 @@ export class RpcConnection extends EventEmitter {
     conn.session = await Session.establish(transport, role, options, {
       onChannel: (ch) => (conn.session === undefined ? conn.holdEarly(ch) : conn.onChannel(ch)),
       onName: (id, name) => conn.inNames.define(id, name),
-      onGoaway: (_last, code) => conn.emit('goaway', code),
+      onGoaway: (_last, code) => {
+        conn.goawayCode = code
+        conn.emit('goaway', code)
+      },
       onClose: (err) => conn.onSessionClose(err),
       onFlushed: () => conn.onFlushed(),
     })

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { pair } from '../../src/index.ts'
+import { pair, type SwitchboardError } from '../../src/index.ts'
 import { killHard } from '../../src/testing/index.ts'
 import { type Child, startProgram } from '../helpers/child.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
@@ -51,4 +51,17 @@ test('pair survivor takeover: the client takes the address over, the restarted p
   assert.equal(await a.request('ask-peer'), 'A', 'calls go both ways on the same link object')
   assert.equal(a.getStats().reconnects, 1)
   await a.close()
+})
+
+test('a third process gets PAIR_FULL and its link closes instead of retrying', async () => {
+  const address = `unix:${join(dir.path, 'full.sock')}`
+  const serving = await startProgram(program, [address, 'S'])
+  children.push(serving)
+  const second = await startProgram(program, [address, 'C'])
+  children.push(second)
+  assert.equal(second.ready, 'client')
+  const third = await pair(address, { insecure: true, backoffInitialMs: 10 })
+  await waitFor(() => third.state === 'closed', { what: 'the third link to close' })
+  await assert.rejects(third.request('whoami'), (e: SwitchboardError) => e.code === 'PAIR_FULL')
+  assert.equal(third.getStats().dials, 1, 'no retry after a refusal')
 })

@@ -95,11 +95,12 @@ export class Server extends EventEmitter {
     const max = this.options.maxConnections ?? 1024
     this.handshaking++
     this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.handshaking)
+    // onReady runs before the calls that came in the hello's read are replayed, so a handler
+    // of the first call already sees this connection in `connections` (and 'connection' fired).
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,
       identityOf: peerIdentity,
-    }).then(
-      (conn) => {
+      onReady: (conn) => {
         this.handshaking--
         if (this.closing !== undefined) return conn.abort(sbError('GOING_AWAY', 'server is closing'))
         if (this.connections.size >= max) {
@@ -117,6 +118,8 @@ export class Server extends EventEmitter {
         })
         this.emit('connection', conn)
       },
+    }).then(
+      () => {},
       (err: SwitchboardError) => {
         this.handshaking--
         this.report(err)

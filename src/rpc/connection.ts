@@ -43,6 +43,11 @@ export interface ConnectionExtras {
    * (security) lands: '' for every peer, so the key is (link id, message id) for now.
    */
   identityOf?: (conn: RpcConnection) => string
+  /**
+   * Called once the hello exchange is done, before calls that arrived with the hello run: the
+   * owner registers the connection (or refuses it: those calls are then dropped, never run).
+   */
+  onReady?: (conn: RpcConnection) => void
 }
 
 /** Handlers looked up by method name; shared by every connection of a server. */
@@ -110,6 +115,7 @@ export class RpcConnection extends EventEmitter {
       onFlushed: () => conn.onFlushed(),
     })
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
+    extras.onReady?.(conn)
     conn.releaseEarly()
     return conn
   }
@@ -138,7 +144,9 @@ export class RpcConnection extends EventEmitter {
   }
 
   private releaseEarly(): void {
-    for (const { ch, events } of this.early.splice(0)) {
+    const early = this.early.splice(0)
+    if (this.session.state !== 'open') return // refused or closed: those calls never run
+    for (const { ch, events } of early) {
       this.onChannel(ch)
       for (const replay of events) replay(ch.handler)
     }

@@ -45,9 +45,37 @@ async function openConnection(
     transport.abort()
     throw sbError('CANCELLED', 'link closed while dialing')
   }
-  return RpcConnection.open(transport, 'dialer', { ...options, linkId: link.linkId }, link.handlers, {
-    dedupe: link.dedupe,
-  })
+  const conn = await RpcConnection.open(
+    transport,
+    'dialer',
+    { ...options, linkId: link.linkId },
+    link.handlers,
+    { dedupe: link.dedupe },
+  )
+  await confirmed(conn)
+  return conn
+}
+
+/** Reserved topic of the confirmation round trip (never published to). */
+const CONFIRM_TOPIC = '$switchboard/confirm'
+
+/**
+ * Resolves once the peer has processed our hello: both hellos cross at once, so ours may still
+ * be unread when theirs arrives. One subscription round trip proves it, so a dial counts as
+ * pending (maxPendingConnects) exactly as long as the peer sees it handshaking, and a refusal
+ * the peer sends with its hello (PAIR_FULL) is seen before the link calls the connection up.
+ */
+async function confirmed(conn: RpcConnection): Promise<void> {
+  const sub = conn.subscribe(CONFIRM_TOPIC)
+  try {
+    await sub.ready
+  } catch (err) {
+    const code = conn.goawayCode
+    if (code !== undefined && code !== 'GOING_AWAY') throw sbError(code, `refused by the peer (${code})`)
+    throw err
+  } finally {
+    sub.close()
+  }
 }
 
 /**

@@ -97,6 +97,7 @@ export class Link extends EventEmitter {
       up: (conn) => this.connectionUp(conn),
       down: (conn, err) => this.connectionDown(conn, err),
       gaveUp: (err) => this.shutdown(err),
+      hasWork: () => this.outbox.size > 0 || this.inFlight.size > 0,
     })
   }
 
@@ -242,6 +243,7 @@ export class Link extends EventEmitter {
   private enqueue(d: Delivery): void {
     if (d.signal?.aborted) return this.fail(d, sbError('CANCELLED', `'${d.name}' was cancelled`))
     this.outbox.add(d)
+    this.pool.workArrived()
   }
 
   /** A method, so the compiler does not narrow `state` across calls that may close the link. */

@@ -20,6 +20,8 @@ export interface PoolEvents {
   down(conn: RpcConnection, err: SwitchboardError | undefined): void
   /** No connection could be made and the pool stopped trying (reconnect off, retries used up, refused). */
   gaveUp(err: SwitchboardError): void
+  /** True while messages wait or are in flight. */
+  hasWork(): boolean
 }
 
 /** Refusals a retry cannot fix: the link closes instead of dialing again. */
@@ -175,6 +177,13 @@ export class Pool {
       this.retryTimer = undefined
       this.ensure()
     }, delay)
+    // An idle link waiting to reconnect does not keep the process alive; one with work does.
+    if (!this.events.hasWork()) this.retryTimer.unref()
+  }
+
+  /** Work arrived: a pending reconnect now keeps the process alive. */
+  workArrived(): void {
+    this.retryTimer?.ref()
   }
 
   private leastUsedAddress(): string {

@@ -213,6 +213,21 @@ export const ADVICE: Record<ErrorCode, Advice> = {
       'A key or secret file is missing, unreadable, or not in the documented format (docs/security.md).',
     action: 'Regenerate it with `switchboard keygen` (or `keygen --secret`), or fix the path.',
   },
+  OUTCOME_UNKNOWN: {
+    meaning:
+      'The connection was lost after some or all of a non-idempotent message was written and before its response: the peer may or may not have run it. The link did not resend it (see docs/delivery.md).',
+    action:
+      'Check on the peer whether it happened (or mark the call `idempotent: true` if running it twice is harmless, so the link resends it).',
+  },
+  NOT_CONNECTED: {
+    meaning: 'A `oneShot: true` message found no connection up, so it was not sent.',
+    action: 'Send it again later, or drop `oneShot` so it waits in the queue for a connection.',
+  },
+  ORDER_BROKEN: {
+    meaning:
+      'An `ordered: true` message sent earlier to the same destination failed, so this one, queued behind it, failed too instead of overtaking it. It was never sent.',
+    action: 'Handle the first failure, then send the rest again in the order you need.',
+  },
 }
 
 function cell(text: string): string {

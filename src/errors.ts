@@ -67,6 +67,18 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: { wire: 0, retryable: false, message: 'invalid argument' },
   KEY_FILE_INSECURE: { wire: 0, retryable: false, message: 'key file readable by group or others' },
   KEY_FILE_INVALID: { wire: 0, retryable: false, message: 'key file could not be read or parsed' },
+  // --- delivery (link/): local only ---
+  OUTCOME_UNKNOWN: {
+    wire: 0,
+    retryable: false,
+    message: 'connection lost after the message was written; it may or may not have run',
+  },
+  NOT_CONNECTED: { wire: 0, retryable: true, message: 'no connection is up (one-shot message)' },
+  ORDER_BROKEN: {
+    wire: 0,
+    retryable: false,
+    message: 'an ordered message before this one failed, so this one was not sent',
+  },
 } as const satisfies Record<string, CodeInfo>
 
 export type ErrorCode = keyof typeof ErrorCodes

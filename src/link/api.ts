@@ -1,14 +1,14 @@
 /**
  * The three ways in: listen(), connect() and pair().
  */
-import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
+import { isSwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
 import type { Handler } from '../rpc/types.ts'
 import { resolveSecurity } from '../session/security-options.ts'
 import { parseAddress } from '../transport/address.ts'
 import { dial } from '../transport/dial.ts'
 import { Link } from './link.ts'
-import type { ConnectOptions, ListenOptions } from './options.ts'
+import { type ConnectOptions, type DialFunction, type ListenOptions, pickTuning } from './options.ts'
 import { Server } from './server.ts'
 
 function refusePeerNames(address: string): void {
@@ -30,26 +30,79 @@ export async function listen(address: string, options: ListenOptions = {}): Prom
   return server
 }
 
-/**
- * Returns a link to `address` at once, in state 'connecting' (or, with waitForReady, once the
- * first hello exchange is done). Calls made while connecting wait, under their deadlines.
- */
-export async function connect(address: string, options: ConnectOptions = {}): Promise<Link> {
-  refusePeerNames(address)
-  resolveSecurity(options)
-  const link = new Link(address, options)
-  startDial(link, address, options)
-  if (options.waitForReady) await link.ready()
-  return link
+function defaultDial(options: ConnectOptions): DialFunction {
+  return (address, signal) => dial(address, { ...options, signal })
 }
 
-function startDial(link: Link, address: string, options: ConnectOptions): void {
-  dial(address, options)
-    .then((t) => RpcConnection.open(t, 'dialer', options, link.handlers))
-    .then(
-      (conn) => link.attach(conn),
-      (err: SwitchboardError) => link.failConnect(err),
-    )
+/** Dials `address` and runs the hello exchange, presenting the link's id. */
+async function openConnection(
+  link: Link,
+  dialFn: DialFunction,
+  address: string,
+  signal: AbortSignal,
+  options: ConnectOptions,
+): Promise<RpcConnection> {
+  const transport = await dialFn(address, signal)
+  if (signal.aborted) {
+    transport.abort()
+    throw sbError('CANCELLED', 'link closed while dialing')
+  }
+  const conn = await RpcConnection.open(
+    transport,
+    'dialer',
+    { ...options, linkId: link.linkId },
+    link.handlers,
+    { dedupe: link.dedupe },
+  )
+  await confirmed(conn)
+  return conn
+}
+
+/** Reserved topic of the confirmation round trip (never published to). */
+const CONFIRM_TOPIC = '$switchboard/confirm'
+
+/**
+ * Resolves once the peer has processed our hello: both hellos cross at once, so ours may still
+ * be unread when theirs arrives. One subscription round trip proves it, so a dial counts as
+ * pending (maxPendingConnects) exactly as long as the peer sees it handshaking, and a refusal
+ * the peer sends with its hello (PAIR_FULL) is seen before the link calls the connection up.
+ */
+async function confirmed(conn: RpcConnection): Promise<void> {
+  const sub = conn.subscribe(CONFIRM_TOPIC)
+  try {
+    await sub.ready
+  } catch (err) {
+    const code = conn.goawayCode
+    if (code !== undefined && code !== 'GOING_AWAY') throw sbError(code, `refused by the peer (${code})`)
+    throw err
+  } finally {
+    sub.close()
+  }
+}
+
+/**
+ * Returns a link to `address` at once, in state 'connecting' (or, with waitForReady, once the
+ * first hello exchange is done). Calls made while connecting wait, under their deadlines. Give
+ * several addresses of one destination to spread the link's pool over them.
+ */
+export async function connect(
+  address: string | readonly string[],
+  options: ConnectOptions = {},
+): Promise<Link> {
+  const addresses = typeof address === 'string' ? [address] : [...address]
+  if (addresses.length === 0) throw sbError('INVALID_ARGUMENT', 'connect() needs at least one address')
+  if (options.dial === undefined) for (const a of addresses) refusePeerNames(a)
+  resolveSecurity(options) // a bad secret, key file or allow list fails here, coded
+  const dialFn = options.dial ?? defaultDial(options)
+  const link = new Link({
+    addresses,
+    tuning: pickTuning(options),
+    handlers: options.handlers,
+    acquire: (l, a, signal) => openConnection(l, dialFn, a, signal, options),
+  })
+  link.begin()
+  if (options.waitForReady) await link.ready()
+  return link
 }
 
 export interface PairOptions extends ConnectOptions {
@@ -57,38 +110,97 @@ export interface PairOptions extends ConnectOptions {
   onRequest?: (method: string, data: unknown) => unknown
 }
 
+export type PairLink = Link & { role: 'server' | 'client' }
+
 /**
  * Simple IPC's pair: two processes run identical code; the first to call pair() serves, the
- * second connects; both can request, send and publish. A third process gets PAIR_FULL.
+ * second connects; both can request, send and publish. A third process gets PAIR_FULL. When
+ * the serving process goes away, the survivor takes the address over and serves, and a
+ * restarted process connects to it; both keep their link.
  */
-export async function pair(
-  address: string,
-  options: PairOptions = {},
-): Promise<Link & { role: 'server' | 'client' }> {
+export async function pair(address: string, options: PairOptions = {}): Promise<PairLink> {
   refusePeerNames(address)
   const handlers: Record<string, Handler> = { ...options.handlers }
-  const link = Object.assign(new Link(address, { ...options, handlers }), {
-    role: 'server' as 'server' | 'client',
-  })
+  const dialFn = options.dial ?? defaultDial(options)
+  const side = new PairSide(address, options, dialFn)
+  const link: PairLink = Object.assign(
+    new Link({
+      addresses: [address],
+      tuning: { ...pickTuning(options), poolMax: 1 },
+      handlers,
+      acquire: (l, _a, signal) => side.acquire(l, signal),
+    }),
+    { role: 'client' as 'server' | 'client' },
+  )
+  side.link = link
   if (options.onRequest !== undefined) {
     const onRequest = options.onRequest
     link.handlers.set('*', (data, ctx) => onRequest(ctx.method, data))
   }
-  let server: Server | undefined
-  try {
-    server = await listen(address, { ...options, maxConnections: 1 })
-  } catch (err) {
-    if (!isSwitchboardError(err, 'ADDRESS_IN_USE')) throw err
-  }
-  if (server === undefined) {
-    link.role = 'client'
-    startDial(link, address, options)
-  } else {
-    const s = server
-    for (const [name, fn] of link.handlers) s.handle(name, fn)
-    s.once('connection', (conn: RpcConnection) => link.attach(conn))
-    link.once('close', () => void s.close())
-  }
+  link.once('close', () => void side.server?.close())
+  // The first acquire decides the role before pair() returns.
+  await side.claim()
+  link.begin()
   if (options.waitForReady) await link.ready()
   return link
+}
+
+/** How a pair's link gets its connection: serve the address if it is free, else dial it. */
+class PairSide {
+  link: PairLink | undefined
+  server: Server | undefined
+  private readonly spare: RpcConnection[] = []
+  private waiter: ((conn: RpcConnection) => void) | undefined
+
+  constructor(
+    private readonly address: string,
+    private readonly options: PairOptions,
+    private readonly dialFn: DialFunction,
+  ) {}
+
+  /** Tries to serve the address; false when a live process already does. */
+  async claim(): Promise<boolean> {
+    if (this.server !== undefined) return true
+    let server: Server
+    try {
+      server = await listen(this.address, { ...this.options, maxConnections: 1 })
+    } catch (err) {
+      if (isSwitchboardError(err, 'ADDRESS_IN_USE')) return false
+      throw err
+    }
+    this.server = server
+    server.handlers = this.link!.handlers
+    server.on('connection', (conn: RpcConnection) => {
+      const w = this.waiter
+      this.waiter = undefined
+      if (w !== undefined) w(conn)
+      else this.spare.push(conn)
+    })
+    this.link!.role = 'server'
+    return true
+  }
+
+  async acquire(link: Link, signal: AbortSignal): Promise<RpcConnection> {
+    if (await this.claim()) return this.nextConnection(signal)
+    if (this.link !== undefined) this.link.role = 'client'
+    return openConnection(link, this.dialFn, this.address, signal, this.options)
+  }
+
+  private nextConnection(signal: AbortSignal): Promise<RpcConnection> {
+    while (this.spare.length > 0) {
+      const c = this.spare.shift()!
+      if (c.canOpen) return Promise.resolve(c)
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.waiter = undefined
+        reject(sbError('CANCELLED', 'link closed while waiting for the other process'))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.waiter = (conn) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(conn)
+      }
+    })
+  }
 }

@@ -1,20 +1,25 @@
 /**
  * What connect() and pair() return: a handle on a destination that outlives any one connection.
- * Now one connection and no reconnect; pools and reconnect arrive behind this same object.
+ * It owns a pool of connections (pool.ts), a bounded queue of messages not yet started, and the
+ * delivery rules of docs/delivery.md (resend, outcome unknown, one-shot, idempotent, ordered).
  *
- *   connecting ──hello done──▶ ready ──close()/abort()/lost──▶ closed
- *        └──────────── dial or hello failed ─────────────────────┘
- *
- * Calls made while connecting wait in a bounded queue (maxQueuedBytes), each under its own deadline.
+ *   connecting ──first connection──▶ ready ──last connection lost──▶ reconnecting ──▶ ready
+ *        └──── gave up (reconnect off, retries used up, refused) / close() / abort() ───▶ closed
  */
+
+import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { performance } from 'node:perf_hooks'
-import { SwitchboardError, sbError } from '../errors.ts'
-import { DeadlineSweep, type Expirable } from '../internal/deadline-sweep.ts'
+import { type SwitchboardError, sbError } from '../errors.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
-import { Subscription } from '../rpc/subscription.ts'
+import { DedupeTable } from '../rpc/dedupe.ts'
+import type { Subscription } from '../rpc/subscription.ts'
 import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
-import { defaultMaxQueuedBytes } from './options.ts'
+import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
+import { Delivery, type DeliveryKind, isStream, sizeOf } from './delivery.ts'
+import { LinkSubscription } from './link-subscription.ts'
+import { Outbox } from './outbox.ts'
+import { type Acquire, Pool } from './pool.ts'
+import { afterFailedAttempt } from './rules.ts'
 
 export type LinkState = 'connecting' | 'ready' | 'reconnecting' | 'closed'
 
@@ -25,19 +30,35 @@ const transitions: Record<LinkState, readonly LinkState[]> = {
   closed: [],
 }
 
-interface Waiting extends Expirable {
-  bytes: number
-  run(conn: RpcConnection): void
-  fail(err: SwitchboardError): void
-}
-
 export interface LinkStats extends Partial<Omit<ConnectionStats, 'state'>> {
   state: LinkState
-  /** State of the current connection's session, when there is one. */
+  /** State of the first connection's session, when there is one. */
   sessionState?: ConnectionStats['state'] | undefined
-  /** Calls waiting for a connection. */
+  /** Messages waiting for a connection (not yet started). */
   queuedCalls: number
   queuedBytes: number
+  /** Messages started and not yet settled. */
+  inFlight: number
+  /** Connections up, and dials in progress. */
+  connections: number
+  pendingDials: number
+  /** Dials over the link's life, and how many times it came back after a loss. */
+  dials: number
+  reconnects: number
+  /** Messages sent again after a connection loss or a GOAWAY. */
+  resent: number
+  /** The most dials ever in progress at once. */
+  maxPendingDialsSeen: number
+  subscriptionsKept: number
+}
+
+/** @internal what api.ts hands a Link: how to make a connection, and the tuning. */
+export interface LinkSetup {
+  addresses: readonly string[]
+  tuning: Partial<LinkTuning>
+  handlers?: Record<string, Handler> | undefined
+  /** Opens one connection (dial + hello) presenting `linkId`; see api.ts. */
+  acquire: (link: Link, address: string, signal: AbortSignal) => Promise<RpcConnection>
 }
 
 /** A link's lifecycle events (remote events are subscribe()'s, so they never collide with these). */
@@ -57,30 +78,46 @@ export interface LinkEvents {
 export class Link extends EventEmitter<LinkEvents> {
   state: LinkState = 'connecting'
   readonly address: string
+  /** Our 16-byte link id, presented in every hello so the server keeps its handle of us. */
+  readonly linkId: Uint8Array = new Uint8Array(randomBytes(16))
   /** Handlers for calls the peer makes on this link. */
   readonly handlers = new Map<string, Handler>()
-  private conn: RpcConnection | undefined
-  private readonly waiting = new Set<Waiting>()
-  private waitingBytes = 0
-  private readonly maxQueuedBytes: number
-  private readonly sweep = new DeadlineSweep()
-  private readonly subscriptions: {
-    topic: string
-    sub: Subscription
-    options: SubscribeOptions
-    attach(c: RpcConnection): void
-  }[] = []
+  /** Remembers idempotent calls the peer makes on this link. */
+  readonly dedupe: DedupeTable
+  private readonly tuning: LinkTuning
+  private readonly pool: Pool
+  private readonly outbox = new Outbox((d, err) => this.fail(d, err))
+  private readonly inFlight = new Set<Delivery>()
+  private pumping = false
+  private pumpAgain = false
+  private readonly subscriptions = new Set<LinkSubscription<unknown>>()
+  private orderedInFlight: Delivery | undefined
+  private nextMessageId = 0
   private closeError: SwitchboardError | undefined
   private readyWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
+  private reconnects = 0
+  private resent = 0
 
-  constructor(
-    address: string,
-    options: { maxQueuedBytes?: number; handlers?: Record<string, Handler> } = {},
-  ) {
+  /** @internal use connect() or pair(). */
+  constructor(setup: LinkSetup) {
     super()
-    this.address = address
-    this.maxQueuedBytes = options.maxQueuedBytes ?? defaultMaxQueuedBytes
-    for (const [name, fn] of Object.entries(options.handlers ?? {})) this.handlers.set(name, fn)
+    this.address = setup.addresses[0]!
+    this.tuning = { ...defaultLinkOptions, ...setup.tuning }
+    validateTuning(this.tuning)
+    this.dedupe = new DedupeTable(this.tuning.dedupeWindow)
+    for (const [name, fn] of Object.entries(setup.handlers ?? {})) this.handlers.set(name, fn)
+    const acquire: Acquire = (address, signal) => setup.acquire(this, address, signal)
+    this.pool = new Pool(setup.addresses, this.tuning, acquire, {
+      up: (conn) => this.connectionUp(conn),
+      down: (conn, err) => this.connectionDown(conn, err),
+      gaveUp: (err) => this.shutdown(err),
+      hasWork: () => this.outbox.size > 0 || this.inFlight.size > 0,
+    })
+  }
+
+  /** @internal starts the first dial. */
+  begin(): void {
+    this.pool.ensure()
   }
 
   private transition(to: LinkState): boolean {
@@ -97,66 +134,271 @@ export class Link extends EventEmitter<LinkEvents> {
     return this
   }
 
-  /** @internal a connection is up. */
-  attach(conn: RpcConnection): void {
-    if (this.state === 'closed') {
-      conn.abort(this.closeError)
-      return
+  // ---- connections ---------------------------------------------------------------------------
+
+  private connectionUp(conn: RpcConnection): void {
+    if (this.state === 'closed') return conn.abort(this.closeError)
+    conn.on('error', (err: unknown) => this.report(err as SwitchboardError))
+    const wasReconnecting = this.state === 'reconnecting'
+    if (this.state !== 'ready') {
+      this.transition('ready')
+      if (wasReconnecting) this.reconnects++
+      for (const r of this.readyWaiters.splice(0)) r.resolve()
+      this.emit('ready')
     }
-    // The peer's GOAWAY (a PAIR_FULL refusal comes right after the hello) and even the end of
-    // the session may have happened before this attach ran: read what the connection recorded.
-    const noteGoaway = (code: string | undefined): void => {
-      if (code === 'PAIR_FULL')
-        this.refusal = sbError('PAIR_FULL', `${this.address} already has two processes`)
-    }
-    noteGoaway(conn.goawayCode)
-    if (conn.closeError !== undefined || this.refusal !== undefined) {
-      // Refused or already gone: never 'ready' (connecting → closed, with the refusal's code).
-      if (conn.closeError === undefined) conn.abort(this.refusal)
-      this.shutdown(this.refusal ?? conn.closeError)
-      return
-    }
-    this.conn = conn
-    conn.on('sendFailed', (err, name) => this.emit('sendFailed', err, name))
-    conn.on('error', (err) => this.report(err))
-    conn.on('goaway', noteGoaway)
-    conn.on('close', (err) => this.lost(err))
-    this.transition('ready')
-    for (const s of this.subscriptions) s.attach(conn)
-    for (const w of [...this.waiting]) {
-      this.dequeue(w)
-      w.run(conn)
-    }
-    for (const r of this.readyWaiters.splice(0)) r.resolve()
-    this.emit('ready')
+    for (const s of this.subscriptions) if (!s.bound) s.bindTo(conn)
+    this.pump()
   }
 
-  private refusal: SwitchboardError | undefined
-
-  /** @internal the connection could not be made. */
-  failConnect(err: SwitchboardError): void {
-    this.shutdown(err)
-  }
-
-  private lost(err: SwitchboardError | undefined): void {
-    this.conn = undefined
-    this.shutdown(this.refusal ?? err)
-  }
-
-  private shutdown(err: SwitchboardError | undefined): void {
+  private connectionDown(conn: RpcConnection, err: SwitchboardError | undefined): void {
     if (this.state === 'closed') return
+    for (const s of this.subscriptions) if (s.boundTo === conn) s.unbind()
+    if (this.pool.hasUsable()) {
+      for (const s of this.subscriptions) if (!s.bound) s.bindTo(this.pool.pick()!)
+      return this.pump()
+    }
+    if (!this.tuning.reconnect) {
+      this.shutdown(err ?? sbError('CONNECTION_LOST', `lost ${this.address}`))
+      return
+    }
+    if (this.state === 'ready') this.transition('reconnecting')
+    this.pool.ensure()
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  /**
+   * Calls `method` on the peer. See RequestOptions for deadlines, flags and cancellation. Ignoring
+   * the promise is safe: the library observes it, so a failure never raises unhandledRejection.
+   */
+  request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    const streamed = isStream(data)
+    const timeout = options.timeout ?? (streamed ? undefined : 30_000)
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
+      return observed(Promise.reject(sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms')))
+    }
+    return observed(this.submit('request', method, data, options, timeout, streamed) as Promise<T>)
+  }
+
+  /** One-way message; resolves when fully written. Ignoring the promise is safe ('sendFailed' reports failures). */
+  send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
+    return this.observe(this.submit('send', method, data, options, undefined, false) as Promise<void>, method)
+  }
+
+  /** Sends an event on `topic` to the peer if it subscribed. Same rules as send(). */
+  publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
+    return this.observe(
+      this.submit('publish', topic, data, options, undefined, false) as Promise<void>,
+      topic,
+    )
+  }
+
+  private observe(p: Promise<void>, name: string): Promise<void> {
+    // Reported once, when the message finally failed (an attempt the link resent is no failure).
+    p.catch((err: SwitchboardError) => {
+      if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
+    })
+    return p
+  }
+
+  private submit(
+    kind: DeliveryKind,
+    name: string,
+    data: unknown,
+    options: RequestOptions & SendOptions,
+    timeout: number | undefined,
+    streamed: boolean,
+  ): Promise<unknown> {
+    if (this.state === 'closed') return Promise.reject(this.closeError)
+    if (options.signal?.aborted) return Promise.reject(sbError('CANCELLED', `'${name}' was cancelled`))
+    const flags = {
+      idempotent: options.idempotent === true,
+      oneShot: options.oneShot === true,
+      ordered: options.ordered === true,
+    }
+    if (flags.oneShot && !this.pool.hasUsable()) {
+      return Promise.reject(
+        sbError('NOT_CONNECTED', `'${name}' is one-shot and ${this.address} is not connected`),
+      )
+    }
+    const bytes = sizeOf(data)
+    if (this.outbox.full(bytes, this.tuning.maxQueuedBytes)) {
+      return Promise.reject(
+        sbError('QUEUE_FULL', `more than ${this.tuning.maxQueuedBytes} bytes wait for ${this.address}`),
+      )
+    }
+    return new Promise((resolve, reject) => {
+      const d = new Delivery(
+        kind,
+        name,
+        data,
+        bytes,
+        ++this.nextMessageId,
+        flags,
+        timeout,
+        options.signal,
+        options.trace,
+        resolve,
+        reject,
+        streamed,
+      )
+      // Fast path: nothing waits and a connection is up, so start at once (no queue, no sweep).
+      const conn =
+        this.outbox.size === 0 && !(flags.ordered && this.orderedInFlight !== undefined)
+          ? this.pool.pick()
+          : undefined
+      if (conn !== undefined) {
+        this.startOn(d, conn)
+        this.pool.grow(this.inFlight.size)
+        return
+      }
+      this.enqueue(d)
+      this.pump()
+    })
+  }
+
+  private enqueue(d: Delivery): void {
+    if (d.signal?.aborted) return this.fail(d, sbError('CANCELLED', `'${d.name}' was cancelled`))
+    this.outbox.add(d)
+    this.pool.workArrived()
+  }
+
+  /** A method, so the compiler does not narrow `state` across calls that may close the link. */
+  private isOpen(): boolean {
+    return this.state !== 'closed'
+  }
+
+  /** Starts every queued message that may start now, each on the least busy connection. */
+  private pump(): void {
+    if (this.state === 'closed') return
+    if (this.pumping) {
+      // Called back from a start that failed at once: go round again after this pass.
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = true
+    try {
+      do {
+        this.pumpAgain = false
+        let orderedBusy = this.orderedInFlight !== undefined
+        const assigned = new Map<RpcConnection, number>()
+        const batch = this.outbox.take<RpcConnection>((d) => {
+          if (d.flags.ordered && orderedBusy) return 'keep'
+          const conn = this.pool.pick(assigned)
+          if (conn === undefined) return 'stop'
+          assigned.set(conn, (assigned.get(conn) ?? 0) + 1)
+          if (d.flags.ordered) orderedBusy = true
+          return conn
+        })
+        for (const [d, conn] of batch) this.startOn(d, conn)
+      } while (this.pumpAgain && this.isOpen())
+    } finally {
+      this.pumping = false
+    }
+    if (!this.isOpen()) return
+    this.pool.grow(this.outbox.size + this.inFlight.size)
+    if (!this.pool.hasUsable()) this.pool.ensure()
+  }
+
+  private startOn(d: Delivery, conn: RpcConnection): void {
+    const remaining = d.remainingMs()
+    if (remaining !== undefined && remaining <= 0) {
+      return this.fail(d, sbError('DEADLINE', `'${d.name}' passed its deadline before it could be sent`))
+    }
+    d.state = 'inflight'
+    d.attempts++
+    this.inFlight.add(d)
+    if (d.flags.ordered) this.orderedInFlight = d
+    const opts: SendOptions = { idempotent: d.flags.idempotent }
+    if (d.signal !== undefined) opts.signal = d.signal
+    let attempt: Promise<unknown>
+    if (d.kind === 'request') {
+      const ro: RequestOptions = { ...opts }
+      if (remaining !== undefined) ro.timeout = Math.max(1, Math.ceil(remaining))
+      if (d.trace !== undefined) ro.trace = d.trace
+      attempt = conn.request(d.name, d.data, ro, d.messageId)
+    } else if (d.kind === 'send') {
+      attempt = conn.send(d.name, d.data, opts, d.messageId)
+    } else {
+      attempt = conn.publish(d.name, d.data, opts, d.messageId)
+    }
+    attempt.then(
+      (value) => {
+        this.inFlight.delete(d)
+        if (this.orderedInFlight === d) this.orderedInFlight = undefined
+        d.resolve(value)
+        if (this.outbox.size > 0) this.pump()
+      },
+      (err: SwitchboardError) => {
+        this.inFlight.delete(d)
+        if (this.orderedInFlight === d) this.orderedInFlight = undefined
+        this.attemptFailed(d, err)
+      },
+    )
+  }
+
+  /** The delivery rules (rules.ts): resend, or settle with the verdict's error. */
+  private attemptFailed(d: Delivery, err: SwitchboardError): void {
+    const closed = this.state === 'closed' ? (this.closeError ?? err) : undefined
+    const verdict = afterFailedAttempt(d, err, closed)
+    if (!verdict.resend) return this.fail(d, verdict.error)
+    this.resent++
+    this.enqueue(d)
+    this.pump()
+  }
+
+  /** Rejects `d`; an ordered one takes those queued behind it down too (they must not overtake). */
+  private fail(d: Delivery, err: SwitchboardError): void {
+    d.reject(err)
+    if (d.flags.ordered) {
+      for (const q of this.outbox.removeWhere((x) => x.flags.ordered)) {
+        q.reject(
+          sbError(
+            'ORDER_BROKEN',
+            `'${q.name}' was not sent: ordered '${d.name}' before it failed (${err.code})`,
+            {
+              cause: err,
+            },
+          ),
+        )
+      }
+    }
+    this.pump()
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------
+
+  /** Subscribes to the peer's events on `topic`; kept across reconnects. Iterate; close() to stop. */
+  subscribe<T = unknown>(topic: string, options: SubscribeOptions = {}): Subscription<T> {
+    const sub: LinkSubscription<T> = new LinkSubscription<T>(topic, options, () =>
+      this.subscriptions.delete(sub as LinkSubscription<unknown>),
+    )
+    if (this.state === 'closed') {
+      sub.fail(this.closeError ?? sbError('SESSION_CLOSED'))
+      return sub
+    }
+    this.subscriptions.add(sub as LinkSubscription<unknown>)
+    const conn = this.pool.pick()
+    if (conn !== undefined) sub.bindTo(conn)
+    return sub
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  private shutdown(err: SwitchboardError | undefined): RpcConnection[] {
+    if (this.state === 'closed') return []
     const reason = err ?? sbError('SESSION_CLOSED', `link to ${this.address} closed`)
     this.closeError = reason
+    const conns = this.pool.stop()
     this.transition('closed')
-    for (const w of [...this.waiting]) {
-      this.dequeue(w)
-      w.fail(reason)
-    }
-    for (const s of this.subscriptions) s.sub.fail(reason)
+    for (const d of this.outbox.removeWhere(() => true)) d.reject(reason)
+    for (const s of [...this.subscriptions]) s.fail(reason)
+    this.subscriptions.clear()
     for (const r of this.readyWaiters.splice(0)) r.reject(reason)
-    this.sweep.stop()
+    this.outbox.stop()
     if (err !== undefined) this.report(err)
     this.emit('close', err)
+    return conns
   }
 
   private report(err: SwitchboardError): void {
@@ -170,185 +412,54 @@ export class Link extends EventEmitter<LinkEvents> {
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
   }
 
-  private dequeue(w: Waiting): void {
-    if (this.waiting.delete(w)) {
-      this.waitingBytes -= w.bytes
-      this.sweep.delete(w)
-    }
-  }
-
-  /** Runs `start` on the connection now, or queues it until one is up (bounded, under a deadline). */
-  private whenConnected<T>(
-    bytes: number,
-    timeoutMs: number | undefined,
-    signal: AbortSignal | undefined,
-    name: string,
-    start: (c: RpcConnection, remainingMs: number | undefined) => Promise<T>,
-  ): Promise<T> {
-    if (this.conn !== undefined && this.state === 'ready') return start(this.conn, timeoutMs)
-    if (this.state === 'closed') return Promise.reject(this.closeError)
-    if (this.waiting.size > 0 && this.waitingBytes + bytes > this.maxQueuedBytes) {
-      return Promise.reject(
-        sbError('QUEUE_FULL', `more than ${this.maxQueuedBytes} bytes wait for ${this.address}`),
-      )
-    }
-    const queuedAt = performance.now()
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.dequeue(w)
-        reject(sbError('CANCELLED', `'${name}' was cancelled while waiting for a connection`))
-      }
-      const w: Waiting = {
-        bytes,
-        deadlineAt: timeoutMs === undefined ? Number.POSITIVE_INFINITY : queuedAt + timeoutMs,
-        run: (c) => {
-          signal?.removeEventListener('abort', onAbort)
-          const remaining =
-            timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (performance.now() - queuedAt))
-          start(c, remaining).then(resolve, reject)
-        },
-        fail: (err) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(err)
-        },
-        expire: () => {
-          this.dequeue(w)
-          w.fail(sbError('DEADLINE', `'${name}' passed its deadline while waiting for ${this.address}`))
-        },
-      }
-      if (signal?.aborted) return reject(sbError('CANCELLED', `'${name}' was cancelled`))
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiting.add(w)
-      this.waitingBytes += bytes
-      if (timeoutMs !== undefined) this.sweep.add(w)
-    })
-  }
-
-  /**
-   * Calls `method` on the peer. See RequestOptions for deadlines and cancellation. Ignoring the
-   * promise is safe: the library observes it, so a failure never raises unhandledRejection.
-   */
-  request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
-    const timeout = options.timeout ?? (isStream(data) ? undefined : 30_000)
-    return observed(
-      this.whenConnected(sizeOf(data), timeout, options.signal, method, (c, remaining) =>
-        c.request<T>(method, data, remaining === undefined ? options : { ...options, timeout: remaining }),
-      ),
-    )
-  }
-
-  /** One-way message; resolves when fully written. Ignoring the promise is safe ('sendFailed' reports failures). */
-  send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.oneWay(method, data, options, (c) => c.send(method, data, options))
-  }
-
-  /** Sends an event on `topic` to the peer if it subscribed. Same rules as send(). */
-  publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.oneWay(topic, data, options, (c) => c.publish(topic, data, options))
-  }
-
-  private oneWay(
-    name: string,
-    data: unknown,
-    options: SendOptions,
-    start: (c: RpcConnection) => Promise<void>,
-  ): Promise<void> {
-    let onConnection = false
-    const p = this.whenConnected(sizeOf(data), undefined, options.signal, name, (c) => {
-      onConnection = true
-      return start(c)
-    })
-    p.catch((err: unknown) => {
-      // A message handed to a connection is reported by it (forwarded in attach()); report here
-      // only the ones that never reached one, so each failure is one 'sendFailed'.
-      if (!onConnection && this.listenerCount('sendFailed') > 0)
-        this.emit('sendFailed', err as SwitchboardError, name)
-    })
-    return p
-  }
-
-  /** Subscribes to the peer's events on `topic`. Iterate the result; close() it to stop. */
-  subscribe<T = unknown>(topic: string, options: SubscribeOptions = {}): Subscription<T> {
-    if (this.conn !== undefined) {
-      return this.conn.subscribe<T>(topic, options)
-    }
-    // Not connected yet: hand out a proxy subscription that starts when the connection does.
-    const proxy = new ProxySubscription<T>(topic, options)
-    this.subscriptions.push({
-      topic,
-      sub: proxy as Subscription,
-      options,
-      attach: (c) => proxy.bindTo(c.subscribe<T>(topic, options)),
-    })
-    if (this.state === 'closed') proxy.fail(this.closeError ?? sbError('SESSION_CLOSED'))
-    return proxy
-  }
-
   get writable(): boolean {
-    return this.conn?.writable ?? this.waitingBytes < this.maxQueuedBytes
+    const conn = this.pool.usable()[0]
+    return conn?.writable ?? this.outbox.bytes < this.tuning.maxQueuedBytes
   }
 
   drained(): Promise<void> {
-    return this.conn?.drained() ?? Promise.resolve()
+    return this.pool.usable()[0]?.drained() ?? Promise.resolve()
   }
 
   /** Graceful close: calls in flight finish, queued ones fail with SESSION_CLOSED. */
   async close(): Promise<void> {
-    const conn = this.conn
-    this.shutdown(undefined)
-    if (conn !== undefined) await conn.close()
+    const conns = this.shutdown(undefined)
+    await Promise.allSettled(conns.map((c) => c.close()))
   }
 
   /** Immediate close: everything pending fails with `err`. */
   abort(err: SwitchboardError = sbError('SESSION_CLOSED', 'link aborted')): void {
-    const conn = this.conn
-    this.shutdown(err)
-    conn?.abort(err)
+    for (const c of this.shutdown(err)) c.abort(err)
   }
 
   /** The current connection's Noise handshake hash (channel binding); undefined when not connected or not secured by a handshake. */
   get handshakeHash(): Uint8Array | undefined {
-    return this.conn?.handshakeHash
+    return this.pool.usable()[0]?.handshakeHash
   }
 
   /** In keys mode, the current connection's peer public key. */
   get remotePublicKey(): Uint8Array | undefined {
-    return this.conn?.remotePublicKey
+    return this.pool.usable()[0]?.remotePublicKey
   }
 
   getStats(): LinkStats {
-    const base = this.conn?.getStats()
+    const conns = this.pool.usable()
+    const base = conns[0]?.getStats()
     return {
       ...base,
       sessionState: base?.state,
       state: this.state,
-      queuedCalls: this.waiting.size,
-      queuedBytes: (base?.queuedBytes ?? 0) + this.waitingBytes,
+      queuedCalls: this.outbox.size,
+      queuedBytes: (base?.queuedBytes ?? 0) + this.outbox.bytes,
+      inFlight: this.inFlight.size,
+      connections: this.pool.size,
+      pendingDials: this.pool.pendingDials,
+      dials: this.pool.dials,
+      reconnects: this.reconnects,
+      resent: this.resent,
+      maxPendingDialsSeen: this.pool.maxDialingSeen,
+      subscriptionsKept: this.subscriptions.size,
     }
-  }
-}
-
-/** A subscription made before the link connected: forwards from the real one once it exists. */
-class ProxySubscription<T> extends Subscription<T> {
-  constructor(topic: string, options: SubscribeOptions) {
-    super(topic, options, () => this.inner?.close())
-  }
-  private inner: Subscription<T> | undefined
-  bindTo(inner: Subscription<T>): void {
-    this.inner = inner
-    inner.ready.then(
-      () => this.acknowledge(),
-      (err: SwitchboardError) => this.fail(err),
-    )
-    void (async () => {
-      try {
-        for await (const v of inner) this.deliver(v)
-      } catch (err) {
-        this.fail(
-          err instanceof SwitchboardError ? err : sbError('INTERNAL', 'subscription failed', { cause: err }),
-        )
-      }
-    })()
   }
 }
 
@@ -356,19 +467,4 @@ class ProxySubscription<T> extends Subscription<T> {
 function observed<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {})
   return p
-}
-
-function isStream(data: unknown): boolean {
-  return (
-    typeof data === 'object' &&
-    data !== null &&
-    !(data instanceof Uint8Array) &&
-    (Symbol.asyncIterator in data ||
-      (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream))
-  )
-}
-
-function sizeOf(data: unknown): number {
-  if (data instanceof Uint8Array) return data.length
-  return 64 // values are measured when encoded; a queued value counts as a small message
 }

@@ -5,12 +5,26 @@
 import { EventEmitter } from 'node:events'
 import { SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
+import { DedupeTable } from '../rpc/dedupe.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
 import { HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
 import { listen as listenTransport } from '../transport/listen.ts'
 import type { Transport, TransportListener } from '../transport/types.ts'
 import type { ListenOptions } from './options.ts'
+import { ServerClient } from './server-client.ts'
+
+/**
+ * The authenticated identity of a connection's peer: its static public key (hex) in keys mode.
+ * Without keys nothing tells two peers apart beyond what they present, so the identity is ''
+ * and a client is keyed by its link id alone: with a shared secret, every holder of the secret
+ * is one party (docs/security.md). Keying by identity is what stops a peer with another key
+ * from presenting someone else's link id and receiving their calls or stored responses.
+ */
+export function peerIdentity(conn: RpcConnection): string {
+  const key = conn.remotePublicKey
+  return key === undefined ? '' : Buffer.from(key).toString('hex')
+}
 
 export type ServerConnection = RpcConnection
 
@@ -31,7 +45,15 @@ export class Server extends EventEmitter<ServerEvents> {
   address = ''
   /** Open connections. */
   readonly connections = new Set<ServerConnection>()
-  private readonly handlers = new Map<string, Handler>()
+  /** @internal pair() shares its link's handler table. */
+  handlers = new Map<string, Handler>()
+  /** Idempotent calls of every client, by (identity, link id, message id). */
+  readonly dedupe: DedupeTable
+  /** Each client by (identity, link id): outlives its connections (see ServerClient). */
+  private readonly clients = new Map<string, ServerClient>()
+  private readonly lingerTimers = new Map<string, NodeJS.Timeout>()
+  /** Most connections seen in the hello exchange at once. */
+  maxHandshakingSeen = 0
   private listener: TransportListener | undefined
   private readonly options: ListenOptions
   private closing: Promise<void> | undefined
@@ -43,6 +65,37 @@ export class Server extends EventEmitter<ServerEvents> {
     super()
     this.options = options
     this.gate = new HandshakeGate(options)
+    this.dedupe = new DedupeTable(options.dedupeWindow)
+  }
+
+  /** The handle of the client on `conn`: stays valid when that client reconnects. */
+  clientOf(conn: RpcConnection): ServerClient {
+    const key = `${peerIdentity(conn)}\0${conn.peerLinkId}`
+    let client = this.clients.get(key)
+    if (client === undefined) {
+      client = new ServerClient(peerIdentity(conn), conn.peerLinkId)
+      this.clients.set(key, client)
+    }
+    return client
+  }
+
+  private track(conn: RpcConnection): void {
+    const key = `${peerIdentity(conn)}\0${conn.peerLinkId}`
+    const client = this.clientOf(conn)
+    clearTimeout(this.lingerTimers.get(key))
+    this.lingerTimers.delete(key)
+    client.attach(conn)
+    conn.once('close', () => {
+      client.detach(conn)
+      if (client.connections.size > 0 || this.closing !== undefined) return
+      const timer = setTimeout(() => {
+        this.lingerTimers.delete(key)
+        this.clients.delete(key)
+        client.end(sbError('CONNECTION_LOST', `client ${client.linkId} did not come back`))
+      }, this.options.clientLingerMs ?? 30_000)
+      timer.unref()
+      this.lingerTimers.set(key, timer)
+    })
   }
 
   /** @internal */
@@ -66,8 +119,13 @@ export class Server extends EventEmitter<ServerEvents> {
       this.report(admitted)
       return
     }
-    RpcConnection.open(transport, 'listener', this.options, this.handlers).then(
-      (conn) => {
+    this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.gate.count)
+    // onReady runs before the calls that came in the hello's read are replayed, so a handler
+    // of the first call already sees this connection in `connections` (and 'connection' fired).
+    RpcConnection.open(transport, 'listener', this.options, this.handlers, {
+      dedupe: this.dedupe,
+      identityOf: peerIdentity,
+      onReady: (conn) => {
         admitted()
         if (this.closing !== undefined) return conn.abort(sbError('GOING_AWAY', 'server is closing'))
         if (this.connections.size >= max) {
@@ -77,6 +135,7 @@ export class Server extends EventEmitter<ServerEvents> {
           )
         }
         this.connections.add(conn)
+        this.track(conn)
         conn.on('error', (err) => this.report(err))
         conn.on('close', () => {
           this.connections.delete(conn)
@@ -84,6 +143,8 @@ export class Server extends EventEmitter<ServerEvents> {
         })
         this.emit('connection', conn)
       },
+    }).then(
+      () => {},
       (err: SwitchboardError) => {
         admitted()
         this.report(err)
@@ -110,13 +171,22 @@ export class Server extends EventEmitter<ServerEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.listener?.close()
+      for (const t of this.lingerTimers.values()) clearTimeout(t)
+      this.lingerTimers.clear()
+      for (const c of this.clients.values()) c.end(sbError('SESSION_CLOSED', 'server closed'))
+      this.clients.clear()
       await Promise.allSettled([...this.connections].map((c) => c.close()))
       this.emit('close')
     })()
     return this.closing
   }
 
-  getStats(): { connections: number; handshaking: number } {
-    return { connections: this.connections.size, handshaking: this.gate.count }
+  getStats(): { connections: number; handshaking: number; clients: number; dedupeIds: number } {
+    return {
+      connections: this.connections.size,
+      handshaking: this.gate.count,
+      clients: this.clients.size,
+      dedupeIds: this.dedupe.getStats().ids,
+    }
   }
 }

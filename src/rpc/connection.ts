@@ -10,11 +10,12 @@ import type { Channel, ChannelHandler } from '../mux/channel.ts'
 import { limitsFromSettings } from '../mux/limits.ts'
 import type { SessionOptions } from '../session/options.ts'
 import { Session, type SessionStats } from '../session/session.ts'
-import { MessageKind } from '../wire/constants.ts'
+import { BodyFlag, MessageKind } from '../wire/constants.ts'
 import { type Codec, codecByName } from './codec.ts'
+import type { DedupeTable } from './dedupe.ts'
 import { IncomingCall } from './incoming-call.ts'
 import { IncomingNames, OutgoingNames } from './names.ts'
-import { encodeBody, OutgoingCall } from './outgoing-call.ts'
+import { encodeBody, lossError, OutgoingCall } from './outgoing-call.ts'
 import { Subscription } from './subscription.ts'
 import type { Handler, Peer, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
 
@@ -31,6 +32,22 @@ export interface ConnectionStats extends SessionStats {
   /** Requests and one-way messages from the peer still being handled. */
   activeHandlers: number
   subscriptions: number
+}
+
+/** What the layer that owns a connection adds to it (not user options). */
+export interface ConnectionExtras {
+  /** Remembers idempotent messages across this owner's connections (server or link). */
+  dedupe?: DedupeTable
+  /**
+   * The authenticated identity of the peer, part of the dedupe key. Placeholder until issue #5
+   * (security) lands: '' for every peer, so the key is (link id, message id) for now.
+   */
+  identityOf?: (conn: RpcConnection) => string
+  /**
+   * Called once the hello exchange is done, before calls that arrived with the hello run: the
+   * owner registers the connection (or refuses it: those calls are then dropped, never run).
+   */
+  onReady?: (conn: RpcConnection) => void
 }
 
 /** Handlers looked up by method name; shared by every connection of a server. */
@@ -70,10 +87,25 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
   goawayCode: ErrorCode | undefined
 
-  private constructor(handlers: HandlerTable, options: ConnectionOptions) {
+  readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
+
+  private constructor(handlers: HandlerTable, options: ConnectionOptions, extras: ConnectionExtras) {
     super()
     this.handlers = handlers
     this.options = options
+    const table = extras.dedupe
+    const identityOf = extras.identityOf ?? (() => '')
+    let prefix: string | undefined
+    this.dedupe =
+      table === undefined
+        ? undefined
+        : {
+            table,
+            keyOf: (messageId) => {
+              prefix ??= `${identityOf(this)}\0${this.peerLinkId}\0`
+              return prefix + messageId
+            },
+          }
   }
 
   /** Runs the hello exchange over `transport` and returns the open connection. */
@@ -82,10 +114,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     role: 'dialer' | 'listener',
     options: ConnectionOptions = {},
     handlers: HandlerTable = NO_HANDLERS,
+    extras: ConnectionExtras = {},
   ): Promise<RpcConnection> {
-    const conn = new RpcConnection(handlers, options)
+    const conn = new RpcConnection(handlers, options, extras)
     conn.session = await Session.establish(transport, role, options, {
-      onChannel: (ch) => conn.onChannel(ch),
+      onChannel: (ch) => (conn.session === undefined ? conn.holdEarly(ch) : conn.onChannel(ch)),
       onName: (id, name) => conn.inNames.define(id, name),
       onGoaway: (_last, code) => {
         conn.goawayCode = code
@@ -95,7 +128,41 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       onFlushed: () => conn.onFlushed(),
     })
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
+    extras.onReady?.(conn)
+    conn.releaseEarly()
     return conn
+  }
+
+  /**
+   * Channels the peer opened in the same read as its hello arrive before establish() resolved.
+   * Each is bound at once (as the mux requires) to a recorder, and replayed once we are ready.
+   */
+  private early: { ch: Channel; events: ((h: ChannelHandler) => void)[] }[] = []
+
+  private holdEarly(ch: Channel): void {
+    const events: ((h: ChannelHandler) => void)[] = []
+    ch.bind({
+      onData: (data, fin) => {
+        const copy = data.slice()
+        events.push((h) => h.onData(copy, fin))
+      },
+      onEnd: (status, detail) => {
+        const copy = detail.slice()
+        events.push((h) => h.onEnd(status, copy))
+      },
+      onReset: (code) => events.push((h) => h.onReset(code)),
+      onWritable: () => events.push((h) => h.onWritable()),
+    })
+    this.early.push({ ch, events })
+  }
+
+  private releaseEarly(): void {
+    const early = this.early.splice(0)
+    if (this.session.state !== 'open') return // refused or closed: those calls never run
+    for (const { ch, events } of early) {
+      this.onChannel(ch)
+      for (const replay of events) replay(ch.handler)
+    }
   }
 
   // ---- CallHost / IncomingHost ------------------------------------------------------------
@@ -138,6 +205,26 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 
   nextMessageId(): number {
     return ++this.messageIds
+  }
+
+  /** Requests sent here and not yet settled. */
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  /** True while this side has a subscription on this connection. */
+  get hasSubscriptions(): boolean {
+    for (const set of this.subscriptions.values()) if (set.size > 0) return true
+    return false
+  }
+
+  get sessionEnded(): boolean {
+    return this.session.state === 'closed'
+  }
+
+  /** True while new calls may start here (open, no GOAWAY received). */
+  get canOpen(): boolean {
+    return this.session.canOpen
   }
 
   settled(call: OutgoingCall): void {
@@ -183,14 +270,14 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
    * observes the promise itself, so ignoring it never raises unhandledRejection; failures are
    * also emitted as 'sendFailed'.
    */
-  send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(this.oneWay(method, MessageKind.NOTIFY, data, options), method)
+  send(method: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
+    return this.observe(this.oneWay(method, MessageKind.NOTIFY, data, options, messageId), method)
   }
 
   /** Sends an event to the peer if it subscribed to `topic` (else resolves without sending). */
-  publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
+  publish(topic: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     if (!this.peerTopics.has(topic)) return Promise.resolve()
-    return this.observe(this.oneWay(topic, MessageKind.EVENT, data, options), topic)
+    return this.observe(this.oneWay(topic, MessageKind.EVENT, data, options, messageId), topic)
   }
 
   /** True when the peer subscribed to `topic` on this connection. */
@@ -205,10 +292,16 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return promise
   }
 
-  private oneWay(name: string, kind: number, data: unknown, options: SendOptions): Promise<void> {
+  private oneWay(
+    name: string,
+    kind: number,
+    data: unknown,
+    options: SendOptions,
+    messageId = this.nextMessageId(),
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (options.signal?.aborted) return reject(sbError('CANCELLED', `'${name}' was cancelled`))
-      let ch: Channel
+      let ch: Channel | undefined
       try {
         const body = encodeBody(this.codec, data)
         if (body.bytes.length > this.remoteMaxMessageBytes) {
@@ -217,22 +310,26 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
             `body of ${body.bytes.length} bytes exceeds the peer's maxMessageBytes`,
           )
         }
-        ch = this.open(
+        const idempotent = options.idempotent === true && kind === MessageKind.NOTIFY
+        const opened = this.open(
           name,
-          kind | body.flags,
-          this.nextMessageId(),
+          kind | body.flags | (idempotent ? BodyFlag.IDEMPOTENT : 0),
+          messageId,
           undefined,
           undefined,
           body.bytes.length,
           true,
         )
+        ch = opened
         const onAbort = (): void => {
-          ch.reset(wireCodeOf('CANCELLED'))
+          opened.reset(wireCodeOf('CANCELLED'))
           reject(sbError('CANCELLED', `'${name}' was cancelled`))
         }
         options.signal?.addEventListener('abort', onAbort, { once: true })
-        ch.bind(
+        opened.bind(
           sentHandler(
+            this,
+            opened,
             () => {
               options.signal?.removeEventListener('abort', onAbort)
               resolve()
@@ -243,9 +340,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
             },
           ),
         )
-        ch.write(body.bytes, true)
+        opened.write(body.bytes, true)
       } catch (err) {
-        reject(err instanceof SwitchboardError ? err : sbError('INTERNAL', 'send failed', { cause: err }))
+        const e = err instanceof SwitchboardError ? err : sbError('INTERNAL', 'send failed', { cause: err })
+        // Thrown by open() on an ended or departing session: nothing was written.
+        const unsent = ch === undefined && (this.sessionEnded || e.code === 'GOING_AWAY')
+        reject(unsent ? lossError(e, false) : e)
       }
     })
   }
@@ -451,6 +551,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 const ignoreHandler: ChannelHandler = { onData() {}, onEnd() {}, onReset() {}, onWritable() {} }
 
 function sentHandler(
+  conn: RpcConnection,
+  ch: Channel,
   onSent: () => void,
   onFail: (err: SwitchboardError) => void,
 ): ChannelHandler & { onSent(): void } {
@@ -458,7 +560,8 @@ function sentHandler(
     onData() {},
     onEnd() {},
     onReset(code) {
-      onFail(sbError(codeFromWire(code), 'message was reset before it was fully written'))
+      const err = sbError(codeFromWire(code), 'message was reset before it was fully written')
+      onFail(conn.sessionEnded ? lossError(err, !ch.needsOpen) : err)
     },
     onWritable() {},
     onSent,

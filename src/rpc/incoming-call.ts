@@ -10,6 +10,7 @@ import type { Channel, ChannelHandler } from '../mux/channel.ts'
 import { BodyFlag, MessageKind, ResponseType } from '../wire/constants.ts'
 import { IncomingStream, isByteSource, isBytes, pump } from './body.ts'
 import type { Codec } from './codec.ts'
+import type { DedupeTable, Outcome } from './dedupe.ts'
 import { concat } from './outgoing-call.ts'
 import { encodeRemoteError } from './remote-error.ts'
 import type { Handler, HandlerContext, Peer } from './types.ts'
@@ -24,6 +25,8 @@ export interface IncomingHost {
   /** A one-way message's handler failed: nobody is waiting for it, so report it locally. */
   reportError(err: SwitchboardError): void
   finished(call: IncomingCall): void
+  /** Memory of idempotent messages and this peer's key prefix in it; undefined: no dedupe. */
+  readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
 }
 
 export class IncomingCall implements ChannelHandler, HandlerContext {
@@ -44,6 +47,9 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   private size = 0
   private done = false
   private writableWaiter: (() => void) | undefined
+  /** Set while this call is the dedupe table's run of its message id. */
+  private dedupeKey: string | undefined
+  private readonly idempotent: boolean
 
   constructor(ch: Channel, method: string, host: IncomingHost) {
     this.ch = ch
@@ -55,6 +61,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     this.trace = h.trace
     this.oneWay = (h.kind & 0x0f) === MessageKind.NOTIFY
     this.raw = (h.kind & BodyFlag.RAW) !== 0
+    this.idempotent = (h.kind & BodyFlag.IDEMPOTENT) !== 0 && (h.kind & BodyFlag.STREAM) === 0
     if (h.deadlineMs !== undefined) {
       this.deadline = Date.now() + h.deadlineMs
       this.deadlineAt = performance.now() + h.deadlineMs
@@ -105,6 +112,11 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
 
   onReset(code: number): void {
     const name = codeFromWire(code)
+    if (this.dedupeKey !== undefined && name !== 'CANCELLED' && name !== 'DEADLINE') {
+      // The connection went, not the caller: the run goes on so the caller's resend (on a new
+      // connection) gets its result from the dedupe table.
+      return
+    }
     this.abort(sbError(name, `caller reset '${this.method}' (${name})`))
   }
 
@@ -127,6 +139,15 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   }
 
   private run(value: unknown): void {
+    if (this.done) return
+    const dedupe = this.host.dedupe
+    if (this.idempotent && dedupe !== undefined) {
+      const key = dedupe.keyOf(this.messageId)
+      const begun = dedupe.table.begin(key, (outcome) => this.replay(outcome, value))
+      if (begun === 'wait') return
+      if (begun !== 'run') return this.replay(begun, value)
+      this.dedupeKey = key
+    }
     const handler = this.host.handlerFor(this.method)
     if (handler === undefined) {
       return this.respondError(sbError('METHOD_NOT_FOUND', `no handler for '${this.method}'`))
@@ -147,11 +168,42 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     }
   }
 
-  private respond(result: unknown): void {
+  /** Answers a repeat of an idempotent message from the first run (or runs it when none was kept). */
+  private replay(outcome: Outcome | undefined, value: unknown): void {
     if (this.done) return
-    if (this.oneWay) return this.finish()
+    if (outcome === undefined) return this.run(value)
     const ch = this.ch
-    if (!ch.canSend) return this.finish()
+    if (outcome.kind === 'response' && ch.canSend) ch.write(outcome.bytes, true)
+    else if (outcome.kind === 'error' && ch.canSend) ch.end(outcome.status, outcome.detail)
+    this.finish()
+  }
+
+  /** Records this run's outcome for repeats (once). */
+  private remember(outcome: Outcome | undefined): void {
+    const key = this.dedupeKey
+    if (key === undefined) return
+    this.dedupeKey = undefined
+    this.host.dedupe?.table.finish(key, outcome)
+  }
+
+  private respond(result: unknown): void {
+    if (this.done && this.dedupeKey === undefined) return
+    if (this.oneWay) {
+      this.remember({ kind: 'done' })
+      return this.finish()
+    }
+    const ch = this.ch
+    if (!isByteSource(result) && this.dedupeKey !== undefined) {
+      try {
+        const bytes = isBytes(result) ? withType(ResponseType.RAW, result) : this.valueBytes(result)
+        this.remember({ kind: 'response', bytes })
+      } catch {
+        this.remember(undefined)
+      }
+    } else {
+      this.remember(undefined)
+    }
+    if (this.done || !ch.canSend) return this.finish()
     try {
       if (isByteSource(result)) {
         ch.write(Uint8Array.of(ResponseType.STREAM))
@@ -171,16 +223,17 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
         ch.write(Uint8Array.of(ResponseType.RAW))
         ch.write(result, true)
       } else {
-        const encoded = result === undefined ? new Uint8Array(0) : this.host.codec.encode(result)
-        const out = new Uint8Array(encoded.length + 1)
-        out[0] = ResponseType.VALUE
-        out.set(encoded, 1)
-        ch.write(out, true)
+        ch.write(this.valueBytes(result), true)
       }
     } catch (err) {
       return this.respondError(err)
     }
     this.finish()
+  }
+
+  private valueBytes(result: unknown): Uint8Array {
+    const encoded = result === undefined ? new Uint8Array(0) : this.host.codec.encode(result)
+    return withType(ResponseType.VALUE, encoded)
   }
 
   private writable(): Promise<void> {
@@ -190,8 +243,9 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   }
 
   private respondError(err: unknown): void {
-    if (this.done) return
+    if (this.done && this.dedupeKey === undefined) return
     if (this.oneWay) {
+      this.remember({ kind: 'done' })
       this.host.reportError(
         err instanceof Error && 'code' in err
           ? (err as SwitchboardError)
@@ -200,6 +254,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
       return this.finish()
     }
     const { status, detail } = encodeRemoteError(err)
+    this.remember({ kind: 'error', status, detail })
+    if (this.done) return
     if (this.ch.canSend) this.ch.end(status, detail)
     this.finish()
   }
@@ -216,4 +272,11 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     this.host.sweep.delete(this)
     this.host.finished(this)
   }
+}
+
+function withType(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1)
+  out[0] = type
+  out.set(body, 1)
+  return out
 }

@@ -3,7 +3,7 @@
  * response or a coded error (deadline, cancel, connection lost, remote error).
  */
 import { performance } from 'node:perf_hooks'
-import { codeFromWire, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { codeFromWire, isSwitchboardError, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { Channel, ChannelHandler } from '../mux/channel.ts'
 import { BodyFlag, MessageKind, ResponseType } from '../wire/constants.ts'
@@ -34,6 +34,30 @@ export interface CallHost {
   ): Channel
   nextMessageId(): number
   settled(call: OutgoingCall): void
+  /** True once the session has closed (a channel reset now means the connection is gone). */
+  readonly sessionEnded: boolean
+}
+
+/**
+ * Details on an error that ended a call because its connection ended: `lost` is true, and
+ * `written` says whether any byte of it (its OPEN) had been handed to the transport. link/ uses
+ * them to decide between a resend and OUTCOME_UNKNOWN.
+ */
+export interface LossDetails {
+  lost: true
+  written: boolean
+}
+
+/** The error for a call whose connection ended; see LossDetails. */
+export function lossError(err: SwitchboardError, written: boolean): SwitchboardError {
+  const details: LossDetails = { lost: true, written }
+  return new SwitchboardError(err.code, err.message, { cause: err, details: { ...details } })
+}
+
+/** True when `err` ended a call because its connection ended (see LossDetails). */
+export function lossOf(err: unknown): LossDetails | undefined {
+  if (!(err instanceof SwitchboardError) || err.details?.lost !== true) return undefined
+  return { lost: true, written: err.details.written === true }
 }
 
 /** Encodes a value or bytes into one body; returns the kind flags that say which it is. */
@@ -98,6 +122,7 @@ export class OutgoingCall implements ChannelHandler {
           )
         }
       }
+      if (options.idempotent === true) flags |= BodyFlag.IDEMPOTENT
       this.ch = this.host.open(
         this.method,
         MessageKind.REQUEST | flags,
@@ -109,6 +134,9 @@ export class OutgoingCall implements ChannelHandler {
         false,
       )
     } catch (err) {
+      // A session that ended before the OPEN was queued: nothing was written.
+      if (this.host.sessionEnded || isSwitchboardError(err, 'GOING_AWAY'))
+        return this.fail(lossError(err as SwitchboardError, false))
       return this.fail(err as SwitchboardError)
     }
     this.ch.bind(this)
@@ -191,6 +219,10 @@ export class OutgoingCall implements ChannelHandler {
 
   onReset(code: number): void {
     const name = codeFromWire(code)
+    if (this.host.sessionEnded) {
+      const err = sbError(name, `connection ended while '${this.method}' was in flight (${name})`)
+      return this.fail(lossError(err, this.ch !== undefined && !this.ch.needsOpen))
+    }
     const messages: Partial<Record<string, string>> = {
       GOING_AWAY: `'${this.method}' was not processed: the peer is going away (safe to retry)`,
       CONNECTION_LOST: `connection lost while '${this.method}' was in flight (outcome unknown)`,

@@ -14,12 +14,30 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** Opaque trace context (≤ 512 bytes), passed to the handler as ctx.trace. */
   trace?: Uint8Array
+  /**
+   * Safe to run twice: a link resends it after a connection loss until it is answered or its
+   * deadline passes, and the receiver dedupes repeats (docs/delivery.md). Default false.
+   */
+  idempotent?: boolean
+  /** Tried once: fails at once with NOT_CONNECTED when the link has no connection up. Default false. */
+  oneShot?: boolean
+  /**
+   * Delivered one after another in send order with the link's other ordered messages, across
+   * reconnects and pool connections; if one fails, those queued behind it fail with ORDER_BROKEN.
+   */
+  ordered?: boolean
 }
 
 /** Per-message options for send() and publish(). */
 export interface SendOptions {
   /** Cancels a message not yet fully written: it rejects with CANCELLED. */
   signal?: AbortSignal
+  /** Resent after a connection loss even if partly written; the receiver dedupes (send() only). */
+  idempotent?: boolean
+  /** Fails at once with NOT_CONNECTED when the link has no connection up. */
+  oneShot?: boolean
+  /** Written one after another in send order with the link's other ordered messages. */
+  ordered?: boolean
 }
 
 /**

@@ -87,6 +87,11 @@ export const BodyFlag = {
   RAW: 0x10,
   /** The body is a byte stream of unknown length (no size limit; FIN ends it). */
   STREAM: 0x20,
+  /**
+   * REQUEST only: the caller may send this message id again after a reconnect; the receiver
+   * dedupes by (peer identity, link id, message id) and answers a repeat with the first result.
+   */
+  IDEMPOTENT: 0x40,
 } as const
 
 /** First body byte of a response (the reply direction of a REQUEST channel). */

@@ -64,7 +64,9 @@ export const call: Command = {
     }
     let link: Link | undefined
     try {
-      link = await connect(address, endpointOptionsFrom(io, args.options))
+      // One call, now: a service that is not there is an error to report at once, not a
+      // destination to wait for (as a long-lived link would, reconnecting).
+      link = await connect(address, { ...endpointOptionsFrom(io, args.options), reconnect: false })
       const result = await link.request(method, body === undefined ? data : body.source, options)
       writeLine(io.stdout, toJsonLine(result))
       return ExitCode.ok

@@ -38,6 +38,11 @@ const FINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PEER_NAME_UNSUPPORTED',
   'NOT_A_SOCKET',
   'INVALID_ARGUMENT',
+  // Security: the same secret, key and allow list give the same answer on every retry.
+  'AUTH_FAILED',
+  'PEER_NOT_ALLOWED',
+  'KEY_FILE_INSECURE',
+  'KEY_FILE_INVALID',
 ])
 
 /** The peer's GOAWAY code when it refused us for good (PAIR_FULL, REFUSED, …), as an error. */

@@ -237,6 +237,9 @@ export class Session {
     try {
       if (this.state === 'handshaking') this.readHandshake()
       if (this.mux !== undefined && !this.holdRecords) this.readRecords()
+      // Closing gracefully: the frames just read may have ended the last open channel with
+      // nothing for us to send, so no flush would come to notice the mux went idle.
+      if (this.state === 'closing') this.scheduleFlush()
     } catch (err) {
       // After the hello the mux fails itself, so the peer gets a GOAWAY with the code (its
       // onFatal lands in fail()); during the hello there is nothing to send it in.

@@ -6,10 +6,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { ProgressBar } from '../../src/cli/progress.ts'
 import { connect, isSwitchboardError, type Link } from '../../src/index.ts'
+import { keygenSecret } from '../../src/session/key-files.ts'
 
 const ECHOES = 2_000
 const TICKS = 20_000
@@ -35,9 +40,17 @@ try {
 
 async function main(): Promise<void> {
   const name = `demo-${process.pid}`
-  const service = start('service.ts', [name])
-  const address = (await within(10_000, 'the service to start', lineOf(service, /^ready (.+)$/)))[1]!
-  console.log(`service pid ${service.pid} listening as '${name}' (${address})`)
+  // A fresh shared secret (what `switchboard keygen --secret --out FILE` makes), for TCP.
+  const keys = await mkdtemp(join(tmpdir(), 'switchboard-demo-'))
+  process.on('exit', () => rmSync(keys, { recursive: true, force: true }))
+  const secretFile = join(keys, 'demo.secret')
+  keygenSecret({ out: secretFile })
+  const service = start('service.ts', [name, secretFile])
+  const ready = await within(10_000, 'the service to start', lineOf(service, /^ready (\S+) (\S+)$/))
+  const [, address = '', tcpAddress = ''] = ready
+  console.log(
+    `service pid ${service.pid} listening as '${name}' (${address}) and on ${tcpAddress} (secret required)`,
+  )
 
   const link = await connect(name, { waitForReady: true })
   console.log(`connected: link ${link.state}`)
@@ -109,13 +122,32 @@ async function main(): Promise<void> {
     `5) ${STREAM_BYTES / BLOCK} MiB streamed, SHA-256 equal on both sides: ${(STREAM_BYTES / BLOCK / (streamMs / 1000)).toFixed(0)} MiB/s`,
   )
 
+  // 6) Over TCP with the shared secret: a Noise handshake, then every record encrypted.
+  const secure = await connect(tcpAddress, { secretFile, waitForReady: true })
+  const whispered = await within(
+    5_000,
+    'the encrypted call',
+    secure.request<{ text: string; security: string }>('whisper', { text: 'psst' }),
+  )
+  const plain = await connect(tcpAddress, { waitForReady: true }).then(
+    (l) => (void l.close(), 'connected (unexpected)'),
+    (err: unknown) => (isSwitchboardError(err) ? err.code : String(err)),
+  )
+  if (whispered.text !== 'PSST' || plain !== 'INSECURE_TRANSPORT') {
+    throw new Error(`tcp: got ${JSON.stringify(whispered)}; without a secret: ${plain}`)
+  }
+  console.log(
+    `6) over TCP with a secret: ${whispered.security}, handshake hash ${Buffer.from(secure.handshakeHash!).toString('hex').slice(0, 16)}…; without one: ${plain}`,
+  )
+  await secure.close()
+
   const stats = link.getStats()
   await link.close()
   service.kill('SIGTERM')
   const code = await within(5_000, 'the service to stop', exitOf(service))
   console.log(
     `\nsummary: ${n(ECHOES + 4)} requests answered, ${n(TICKS)} one-way messages, ${n(2 * EVENTS)} events, ` +
-      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…); ` +
+      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…), 1 encrypted call; ` +
       `pending after: ${stats.pendingCalls ?? 0}; service exited ${code}; ` +
       `${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   )

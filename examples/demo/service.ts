@@ -1,15 +1,23 @@
 /**
- * The demo's service process: `node --import tsx service.ts NAME`. Listens on NAME (a socket in
- * the owner-only runtime directory), prints `ready <address>`, and serves until SIGTERM/SIGINT
- * or until its parent goes away (stdin ends).
+ * The demo's service process: `node --import tsx service.ts NAME SECRET_FILE`. Listens on NAME
+ * (a socket in the owner-only runtime directory) and on an ephemeral TCP port of 127.0.0.1,
+ * where the secret in SECRET_FILE is required (TCP without security is refused). Prints
+ * `ready <address> <tcp address>`, and serves until SIGTERM/SIGINT or until its parent goes
+ * away (stdin ends).
  */
 import { createHash } from 'node:crypto'
 import { listen } from '../../src/index.ts'
 
-const name = process.argv[2]
-if (name === undefined) throw new Error('usage: service.ts NAME')
+const [name, secretFile] = process.argv.slice(2)
+if (name === undefined || secretFile === undefined) throw new Error('usage: service.ts NAME SECRET_FILE')
 
 const server = await listen(name)
+// The same service over TCP: Noise NNpsk0 with the shared secret, then encrypted records.
+const tcp = await listen('tcp://127.0.0.1:0', { secretFile })
+tcp.handle<{ text: string }, { text: string; security: string }>('whisper', ({ text }, ctx) => ({
+  text: text.toUpperCase(),
+  security: [...tcp.connections].find((c) => c.peer === ctx.peer)?.security ?? 'unknown',
+}))
 let ticks = 0
 let cancelledSeen = 0
 
@@ -57,10 +65,10 @@ server.handle('sink', async (_data, ctx) => {
   return { bytes, sha256: hash.digest('hex') }
 })
 
-process.stdout.write(`ready ${server.address}\n`)
+process.stdout.write(`ready ${server.address} ${tcp.address}\n`)
 
 const stop = (): void => {
-  server.close().then(() => process.exit(0))
+  Promise.all([server.close(), tcp.close()]).then(() => process.exit(0))
 }
 process.once('SIGTERM', stop)
 process.once('SIGINT', stop)

@@ -25,8 +25,9 @@ test('the demo runs end to end, exits 0 and prints its summary', async () => {
   try {
     const [code] = await withTimeout(once(child, 'close'), 45_000, 'the demo to finish')
     assert.equal(code, 0, out)
-    for (const step of ['1) ', '2) ', '3) ', '4) ', '5) '])
+    for (const step of ['1) ', '2) ', '3) ', '4) ', '5) ', '6) '])
       assert.ok(out.includes(`\n${step}`), `step ${step}: ${out}`)
+    assert.match(out, /6\) over TCP with a secret: noise-nnpsk0, .*; without one: INSECURE_TRANSPORT/)
     assert.match(out, /summary: .* pending after: 0; service exited 0;/)
   } finally {
     child.kill('SIGKILL')

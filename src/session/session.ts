@@ -498,9 +498,11 @@ export class Session {
     const code = this.goawayCode
     if (this.state === 'closed') {
       // already settled
-    } else if (err === undefined && code !== undefined && code !== 'GOING_AWAY') {
-      // The peer's GOAWAY said why it failed us (INTEGRITY, FRAME_MALFORMED, ...): report that.
-      this.settle(sbError(code, `${this.transport.remote} closed the session: ${code}`))
+    } else if (code !== undefined && code !== 'GOING_AWAY') {
+      // The peer's GOAWAY said why it failed us (INTEGRITY, FRAME_MALFORMED, ...): report that,
+      // even when our side then saw a reset (we were still writing when the peer closed).
+      const cause = err === undefined ? undefined : { cause: err }
+      this.settle(sbError(code, `${this.transport.remote} closed the session: ${code}`, cause))
     } else if (this.goawayReceived && this.mux?.idle === true && err === undefined) {
       this.settle(undefined) // the peer said goodbye and nothing was left open: a clean close
     } else {

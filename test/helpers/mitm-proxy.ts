@@ -131,12 +131,19 @@ export class MitmProxy {
     this.sockets.add(client)
     this.sockets.add(upstream)
     let open = 2
-    const entry = () => this.plans.get(client.remotePort!)
+    const port = client.remotePort!
+    // The plan is looked up by the client's port, then held: once this connection closes, a new
+    // client may reuse the port and register its own plan, which must not be taken or deleted.
+    let bound: ReturnType<typeof this.plans.get>
+    const entry = () => {
+      bound ??= this.plans.get(port)
+      return bound
+    }
     const closedOne = (): void => {
-      if (--open === 0) {
-        entry()?.handle.done()
-        this.plans.delete(client.remotePort!)
-      }
+      if (--open > 0) return
+      const e = entry()
+      e?.handle.done()
+      if (e !== undefined && this.plans.get(port) === e) this.plans.delete(port)
     }
     const wire = (from: Socket, to: Socket, dir: Direction): void => {
       let state: StreamState | undefined

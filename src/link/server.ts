@@ -100,7 +100,8 @@ export class Server extends EventEmitter<ServerEvents> {
 
   /** @internal */
   async start(address: string): Promise<void> {
-    this.listener = await listenTransport(address, this.options, (t) => this.accept(t))
+    const options = { ...this.options, admitTls: (source: string | undefined) => this.gate.enter(source) }
+    this.listener = await listenTransport(address, options, (t) => this.accept(t))
     this.address = this.listener.address
   }
 

@@ -44,12 +44,48 @@ function createListener(endpoint: Endpoint, options: ListenOptions): { server: S
     server.on('tlsClientError', (err) =>
       debug('tls client error on %s: %s', endpoint.address, errnoCode(err)),
     )
+    if (options.admitTls !== undefined) gateTlsHandshakes(server, options.admitTls, endpoint.address)
     return { server, event: 'secureConnection' }
   } catch (err) {
     throw sbError('INVALID_ARGUMENT', `tls options for ${endpoint.address}: ${(err as Error).message}`, {
       cause: err,
     })
   }
+}
+
+/**
+ * Counts TLS handshakes against the server's limits: a slot is taken when the TCP connection
+ * arrives and freed when its TLS handshake succeeds (the session's own handshake then takes a
+ * slot of its own) or the socket closes. Without this a TLS slowloris would be bounded only by
+ * the 5 s TLS handshake timeout, not by count. Registered before the listener's own
+ * 'secureConnection' handler, so the slot is free again when that one runs.
+ */
+function gateTlsHandshakes(
+  server: Server,
+  admit: NonNullable<ListenOptions['admitTls']>,
+  address: string,
+): void {
+  const handshaking = new Map<string, () => void>()
+  const keyOf = (s: Socket): string => `${s.remoteAddress}|${s.remotePort}`
+  server.on('connection', (raw: Socket) => {
+    const leave = admit(raw.remoteAddress)
+    if (leave instanceof Error) {
+      debug('tls connection on %s refused: %s', address, leave.message)
+      raw.destroy()
+      return
+    }
+    const key = keyOf(raw)
+    handshaking.set(key, leave)
+    raw.once('close', () => {
+      leave()
+      if (handshaking.get(key) === leave) handshaking.delete(key)
+    })
+  })
+  server.on('secureConnection', (socket: Socket) => {
+    const key = keyOf(socket)
+    handshaking.get(key)?.()
+    handshaking.delete(key)
+  })
 }
 
 /** Listens on `address` (unix, pipe, tcp, tcp4, tcp6, tls; port 0 picks a free port). */

@@ -98,4 +98,11 @@ export interface DialOptions extends TransportOptions {
   readonly signal?: AbortSignal
 }
 
-export type ListenOptions = TransportOptions
+export interface ListenOptions extends TransportOptions {
+  /**
+   * tls:// only: admits a connection before its TLS handshake (the server's handshake limits).
+   * Returns a function that frees the slot (called when the TLS handshake ends either way), or
+   * an error to drop the connection at once: TLS is not up yet, so no coded refusal can be sent.
+   */
+  readonly admitTls?: (remoteAddress: string | undefined) => (() => void) | Error
+}

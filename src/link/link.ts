@@ -311,30 +311,35 @@ export class Link extends EventEmitter<LinkEvents> {
     if (d.flags.ordered) this.orderedInFlight = d
     const opts: SendOptions = { idempotent: d.flags.idempotent }
     if (d.signal !== undefined) opts.signal = d.signal
-    let attempt: Promise<unknown>
+    const succeeded = (value: unknown): void => this.attemptSucceeded(d, value)
+    // A failure is handled a microtask later, as a promise would: the connection is failing its
+    // calls while it goes down, and a resend must not pick that connection before the pool has
+    // seen it close.
+    const failed = (err: SwitchboardError): void => queueMicrotask(() => this.attemptEnded(d, err))
     if (d.kind === 'request') {
-      const ro: RequestOptions = { ...opts }
+      const ro: RequestOptions = opts
       if (remaining !== undefined) ro.timeout = Math.max(1, Math.ceil(remaining))
       if (d.trace !== undefined) ro.trace = d.trace
-      attempt = conn.request(d.name, d.data, ro, d.messageId)
+      // Callbacks, not a second promise: the connection settles this attempt directly.
+      conn.startRequest(d.name, d.data, ro, d.messageId, succeeded, failed)
     } else if (d.kind === 'send') {
-      attempt = conn.send(d.name, d.data, opts, d.messageId)
+      conn.send(d.name, d.data, opts, d.messageId).then(succeeded, failed)
     } else {
-      attempt = conn.publish(d.name, d.data, opts, d.messageId)
+      conn.publish(d.name, d.data, opts, d.messageId).then(succeeded, failed)
     }
-    attempt.then(
-      (value) => {
-        this.inFlight.delete(d)
-        if (this.orderedInFlight === d) this.orderedInFlight = undefined
-        d.resolve(value)
-        if (this.outbox.size > 0) this.pump()
-      },
-      (err: SwitchboardError) => {
-        this.inFlight.delete(d)
-        if (this.orderedInFlight === d) this.orderedInFlight = undefined
-        this.attemptFailed(d, err)
-      },
-    )
+  }
+
+  private attemptSucceeded(d: Delivery, value: unknown): void {
+    this.inFlight.delete(d)
+    if (this.orderedInFlight === d) this.orderedInFlight = undefined
+    d.resolve(value)
+    if (this.outbox.size > 0) this.pump()
+  }
+
+  private attemptEnded(d: Delivery, err: SwitchboardError): void {
+    this.inFlight.delete(d)
+    if (this.orderedInFlight === d) this.orderedInFlight = undefined
+    this.attemptFailed(d, err)
   }
 
   /** The delivery rules (rules.ts): resend, or settle with the verdict's error. */

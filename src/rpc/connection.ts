@@ -257,12 +257,27 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     messageId = this.nextMessageId(),
   ): Promise<T> {
     const promise = new Promise<T>((resolve, reject) => {
-      const call = new OutgoingCall(this, method, resolve as (v: unknown) => void, reject, options.signal)
-      this.pending.add(call)
-      call.start(data, options, messageId)
+      this.startRequest(method, data, options, messageId, resolve as (v: unknown) => void, reject)
     })
     promise.catch(() => {})
     return promise
+  }
+
+  /**
+   * @internal request() without a promise of its own: exactly one of `resolve` and `reject` is
+   * called. link/ settles its own promise from these, so a call costs one promise, not two.
+   */
+  startRequest(
+    method: string,
+    data: unknown,
+    options: RequestOptions,
+    messageId: number,
+    resolve: (value: unknown) => void,
+    reject: (err: SwitchboardError) => void,
+  ): void {
+    const call = new OutgoingCall(this, method, resolve, reject, options.signal)
+    this.pending.add(call)
+    call.start(data, options, messageId)
   }
 
   /**

@@ -130,7 +130,10 @@ async function main(): Promise<void> {
     secure.request<{ text: string; security: string }>('whisper', { text: 'psst' }),
   )
   const plain = await connect(tcpAddress, { waitForReady: true }).then(
-    (l) => (void l.close(), 'connected (unexpected)'),
+    async (l) => {
+      await l.close()
+      return 'connected (unexpected)'
+    },
     (err: unknown) => (isSwitchboardError(err) ? err.code : String(err)),
   )
   if (whispered.text !== 'PSST' || plain !== 'INSECURE_TRANSPORT') {

@@ -118,7 +118,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   ): Promise<RpcConnection> {
     const conn = new RpcConnection(handlers, options, extras)
     conn.session = await Session.establish(transport, role, options, {
-      onChannel: (ch) => (conn.session === undefined ? conn.holdEarly(ch) : conn.onChannel(ch)),
+      // The session reads no record before establish() has resolved (it holds the ones that
+      // came with the hello for a macrotask), so `conn.session` is always set here.
+      onChannel: (ch) => conn.onChannel(ch),
       onName: (id, name) => conn.inNames.define(id, name),
       onGoaway: (_last, code) => {
         conn.goawayCode = code
@@ -129,40 +131,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     })
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
     extras.onReady?.(conn)
-    conn.releaseEarly()
     return conn
-  }
-
-  /**
-   * Channels the peer opened in the same read as its hello arrive before establish() resolved.
-   * Each is bound at once (as the mux requires) to a recorder, and replayed once we are ready.
-   */
-  private early: { ch: Channel; events: ((h: ChannelHandler) => void)[] }[] = []
-
-  private holdEarly(ch: Channel): void {
-    const events: ((h: ChannelHandler) => void)[] = []
-    ch.bind({
-      onData: (data, fin) => {
-        const copy = data.slice()
-        events.push((h) => h.onData(copy, fin))
-      },
-      onEnd: (status, detail) => {
-        const copy = detail.slice()
-        events.push((h) => h.onEnd(status, copy))
-      },
-      onReset: (code) => events.push((h) => h.onReset(code)),
-      onWritable: () => events.push((h) => h.onWritable()),
-    })
-    this.early.push({ ch, events })
-  }
-
-  private releaseEarly(): void {
-    const early = this.early.splice(0)
-    if (this.session.state !== 'open') return // refused or closed: those calls never run
-    for (const { ch, events } of early) {
-      this.onChannel(ch)
-      for (const replay of events) replay(ch.handler)
-    }
   }
 
   // ---- CallHost / IncomingHost ------------------------------------------------------------

@@ -8,11 +8,9 @@ import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { deflateRawSync } from 'node:zlib'
 import { SwitchboardError, sbError } from '../../../src/errors.ts'
-import type { Channel } from '../../../src/mux/channel.ts'
 import { builtinCompressors, type Compressor } from '../../../src/record/compression.ts'
 import { RecordOpener } from '../../../src/record/opener.ts'
 import { RecordPacker } from '../../../src/record/packer.ts'
-import type { SessionOptions } from '../../../src/session/options.ts'
 import { Session } from '../../../src/session/session.ts'
 import { memoryPair } from '../../../src/testing/memory-pair.ts'
 import { ScriptedPeer } from '../../../src/testing/scripted-peer.ts'
@@ -21,6 +19,7 @@ import { RecordFlag } from '../../../src/wire/constants.ts'
 import { encodeFrame, type Frame } from '../../../src/wire/frame.ts'
 import { budget } from '../../budget.ts'
 import { withTimeout } from '../../helpers/wait.ts'
+import { echoHandler, sessionPair } from './session-fixtures.ts'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -77,27 +76,6 @@ function compressible(n: number): Buffer {
   return out
 }
 
-async function echoPair(clientOpts: SessionOptions, serverOpts: SessionOptions): Promise<[Session, Session]> {
-  const [a, b] = memoryPair()
-  return Promise.all([
-    Session.establish(a, 'dialer', clientOpts, { onChannel: () => {} }),
-    Session.establish(b, 'listener', serverOpts, {
-      onChannel(ch: Channel) {
-        ch.bind({
-          onData(data, fin) {
-            if (data.length > 0) ch.write(data.slice())
-            ch.consume(data.length)
-            if (fin) ch.end()
-          },
-          onEnd() {},
-          onReset() {},
-          onWritable() {},
-        })
-      },
-    }),
-  ])
-}
-
 /** Sends `body` on a new channel (respecting write()'s answer) and resolves with the echo. */
 function echo(session: Session, body: Uint8Array): Promise<Buffer> {
   const ch = session.open({ kind: 0, method: 1, messageId: 1 })
@@ -137,7 +115,11 @@ async function closeBoth(client: Session, server: Session): Promise<void> {
 test('a custom Compressor on both sides is negotiated, used, and round-trips data', async () => {
   const clientRle = new TestRle()
   const serverRle = new TestRle()
-  const [client, server] = await echoPair({ compression: [clientRle] }, { compression: [serverRle] })
+  const [client, server] = await sessionPair(
+    echoHandler(),
+    { compression: [clientRle] },
+    { compression: [serverRle] },
+  )
   assert.equal(client.agreement?.compression, 'test-rle')
   assert.equal(server.agreement?.compression, 'test-rle')
   const body = runs(300 * KiB)
@@ -189,7 +171,11 @@ test('an incompressible record is sent raw: compressedRecords does not move for 
 })
 
 test('random bytes over a compressing session round-trip and are not inflated', async () => {
-  const [client, server] = await echoPair({ compression: [new TestRle()] }, { compression: [new TestRle()] })
+  const [client, server] = await sessionPair(
+    echoHandler(),
+    { compression: [new TestRle()] },
+    { compression: [new TestRle()] },
+  )
   const body = new Uint8Array(randomBytes(200 * KiB))
   const got = await echo(client, body)
   assert.ok(got.equals(body))
@@ -200,7 +186,7 @@ test('random bytes over a compressing session round-trip and are not inflated', 
 
 test('a side that lacks the algorithm falls back to none; the first common one wins', async () => {
   const rle = new TestRle()
-  const [client, server] = await echoPair({ compression: [rle] }, {})
+  const [client, server] = await sessionPair(echoHandler(), { compression: [rle] }, {})
   assert.equal(client.agreement?.compression, 'none')
   assert.equal(server.agreement?.compression, 'none')
   const body = compressible(100 * KiB)
@@ -209,7 +195,8 @@ test('a side that lacks the algorithm falls back to none; the first common one w
   assert.ok(client.getStats().bytesOut > body.length)
   await closeBoth(client, server)
 
-  const [c2, s2] = await echoPair(
+  const [c2, s2] = await sessionPair(
+    echoHandler(),
     { compression: [new TestRle(), 'deflate'] },
     { compression: ['gzip', 'deflate'] },
   )
@@ -220,7 +207,11 @@ test('a side that lacks the algorithm falls back to none; the first common one w
 
 for (const name of ['deflate', 'gzip', 'brotli']) {
   test(`built-in ${name} round-trips a compressible 1 MiB body`, async () => {
-    const [client, server] = await echoPair({ compression: [name] }, { compression: [name] })
+    const [client, server] = await sessionPair(
+      echoHandler(),
+      { compression: [name] },
+      { compression: [name] },
+    )
     assert.equal(client.agreement?.compression, name)
     const body = compressible(MiB)
     const got = await echo(client, body)

@@ -7,47 +7,13 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { SwitchboardError } from '../../../src/errors.ts'
-import type { Channel, ChannelHandler } from '../../../src/mux/channel.ts'
 import { nodeCryptoProvider } from '../../../src/session/node-crypto.ts'
 import type { SessionOptions } from '../../../src/session/options.ts'
-import { Session, type SessionHandler } from '../../../src/session/session.ts'
+import { Session } from '../../../src/session/session.ts'
 import { memoryPair } from '../../../src/testing/memory-pair.ts'
 import { MessageKind } from '../../../src/wire/constants.ts'
 import { withTimeout } from '../../helpers/wait.ts'
-
-function echoHandler(): SessionHandler {
-  return {
-    onChannel(ch: Channel) {
-      ch.bind({
-        onData(data, fin) {
-          if (data.length > 0) ch.write(data.slice())
-          ch.consume(data.length)
-          if (fin) ch.end()
-        },
-        onEnd() {},
-        onReset() {},
-        onWritable() {},
-      })
-    },
-  }
-}
-
-function collect(ch: Channel): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Uint8Array[] = []
-    const handler: ChannelHandler = {
-      onData(data, fin) {
-        parts.push(data.slice())
-        ch.consume(data.length)
-        if (fin) resolve(Buffer.concat(parts))
-      },
-      onEnd: (status) => reject(new Error(`ended with status ${status}`)),
-      onReset: (code) => reject(new Error(`reset with ${code}`)),
-      onWritable() {},
-    }
-    ch.bind(handler)
-  })
-}
+import { collect, echoHandler } from './session-fixtures.ts'
 
 function establish(client: SessionOptions, server: SessionOptions) {
   const [a, b] = memoryPair()

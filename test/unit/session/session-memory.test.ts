@@ -1,67 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SwitchboardError } from '../../../src/errors.ts'
-import type { Channel, ChannelHandler } from '../../../src/mux/channel.ts'
-import type { SessionOptions } from '../../../src/session/options.ts'
-import { Session, type SessionHandler } from '../../../src/session/session.ts'
+import { Session } from '../../../src/session/session.ts'
 import { memoryPair } from '../../../src/testing/memory-pair.ts'
 import { MessageKind } from '../../../src/wire/constants.ts'
 import { withTimeout } from '../../helpers/wait.ts'
-
-/** A listener handler that echoes every channel's body back, then ends. */
-function echoHandler(): SessionHandler {
-  return {
-    onChannel(ch: Channel) {
-      ch.bind({
-        onData(data, fin) {
-          if (data.length > 0) ch.write(data.slice())
-          ch.consume(data.length)
-          if (fin) ch.end()
-        },
-        onEnd() {},
-        onReset() {},
-        onWritable() {},
-      })
-    },
-  }
-}
-
-async function pair(
-  serverHandler: SessionHandler,
-  opts: SessionOptions = {},
-  serverOpts: SessionOptions = opts,
-): Promise<[Session, Session]> {
-  const [a, b] = memoryPair()
-  return Promise.all([
-    Session.establish(a, 'dialer', opts, { onChannel: () => {} }),
-    Session.establish(b, 'listener', serverOpts, serverHandler),
-  ])
-}
-
-/** Collects a channel's reply; resolves with the bytes or rejects on END/RESET. */
-function collect(ch: Channel): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Uint8Array[] = []
-    const handler: ChannelHandler = {
-      onData(data, fin) {
-        parts.push(data.slice())
-        ch.consume(data.length)
-        if (fin) resolve(Buffer.concat(parts))
-      },
-      onEnd(status) {
-        reject(new Error(`ended with status ${status}`))
-      },
-      onReset(code) {
-        reject(new Error(`reset with ${code}`))
-      },
-      onWritable() {},
-    }
-    ch.bind(handler)
-  })
-}
+import { collect, echoHandler, sessionPair } from './session-fixtures.ts'
 
 test('hello agrees on codec and both sides share the transcript', async () => {
-  const [client, server] = await pair(
+  const [client, server] = await sessionPair(
     echoHandler(),
     { codecs: ['json', 'msgpack'] },
     { codecs: ['msgpack', 'json'] },
@@ -88,7 +35,7 @@ test('no common codec is refused with NEGOTIATION_FAILED on both sides', async (
 })
 
 test('many channels at once echo their bodies intact', async () => {
-  const [client, server] = await pair(echoHandler())
+  const [client, server] = await sessionPair(echoHandler())
   const replies: Promise<Buffer>[] = []
   const sent: Buffer[] = []
   for (let i = 0; i < 200; i++) {
@@ -109,7 +56,7 @@ test('many channels at once echo their bodies intact', async () => {
 
 test('a one-way channel closes on both sides after FIN without a reply', async () => {
   let received = 0
-  const [client, server] = await pair({
+  const [client, server] = await sessionPair({
     onChannel(ch) {
       ch.bind({
         onData(data) {

@@ -54,30 +54,16 @@ async function openConnection(
     link.handlers,
     { dedupe: link.dedupe },
   )
-  await confirmed(conn)
-  return conn
-}
-
-/** Reserved topic of the confirmation round trip (never published to). */
-const CONFIRM_TOPIC = '$switchboard/confirm'
-
-/**
- * Resolves once the peer has processed our hello: both hellos cross at once, so ours may still
- * be unread when theirs arrives. One subscription round trip proves it, so a dial counts as
- * pending (maxPendingConnects) exactly as long as the peer sees it handshaking, and a refusal
- * the peer sends with its hello (PAIR_FULL) is seen before the link calls the connection up.
- */
-async function confirmed(conn: RpcConnection): Promise<void> {
-  const sub = conn.subscribe(CONFIRM_TOPIC)
+  // Pending until the peer has processed our hello (its SETTINGS acknowledgement): both hellos
+  // cross at once, so a dial counts as pending (maxPendingConnects) exactly as long as the peer
+  // sees it handshaking, and a refusal it sends with its hello (PAIR_FULL) is seen here.
   try {
-    await sub.ready
+    await conn.confirmed()
   } catch (err) {
-    const code = conn.goawayCode
-    if (code !== undefined && code !== 'GOING_AWAY') throw sbError(code, `refused by the peer (${code})`)
+    conn.abort()
     throw err
-  } finally {
-    sub.close()
   }
+  return conn
 }
 
 /**

@@ -6,6 +6,17 @@
 import { performance } from 'node:perf_hooks'
 import type { SwitchboardError } from '../errors.ts'
 import type { Expirable } from '../internal/deadline-sweep.ts'
+import type { Codec } from '../rpc/codec.ts'
+import type { CallSink, SendSink } from '../rpc/sinks.ts'
+import type { AttemptOptions } from '../rpc/types.ts'
+
+/** What a delivery reports its attempts to (the link), so an attempt costs no closures. */
+export interface DeliveryOwner {
+  attemptSucceeded(d: Delivery, value: unknown): void
+  attemptFailed(d: Delivery, err: SwitchboardError): void
+  /** A one-way message was written, then refused unprocessed or cut off (see SendSink.undone). */
+  attemptUndone(d: Delivery, err: SwitchboardError): void
+}
 
 export type DeliveryKind = 'request' | 'send' | 'publish'
 
@@ -17,8 +28,12 @@ export interface DeliveryFlags {
 
 const noop = (): void => {}
 
-export class Delivery implements Expirable {
+export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
   state: 'queued' | 'inflight' | 'settled' = 'queued'
+  /** The caller set the timeout (a streamed response then keeps it; the default does not). */
+  explicitTimeout = false
+  /** Its promise already resolved (a one-way message resent after that reports failure by event). */
+  resolvedOnce = false
   /** Monotonic ms; Infinity without a deadline. */
   readonly deadlineAt: number
   attempts = 0
@@ -30,7 +45,8 @@ export class Delivery implements Expirable {
     readonly kind: DeliveryKind,
     readonly name: string,
     readonly data: unknown,
-    readonly bytes: number,
+    /** Bytes it counts against maxQueuedBytes while queued (measured when first queued). */
+    public bytes: number,
     readonly messageId: number,
     readonly flags: DeliveryFlags,
     readonly timeoutMs: number | undefined,
@@ -39,9 +55,15 @@ export class Delivery implements Expirable {
     private readonly resolveFn: (v: unknown) => void,
     private readonly rejectFn: (e: SwitchboardError) => void,
     streamed: boolean,
+    private readonly owner: DeliveryOwner,
   ) {
     this.deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs
     this.resendable = !streamed
+  }
+
+  /** AttemptOptions: the receiver may dedupe a repeat. */
+  get idempotent(): boolean {
+    return this.flags.idempotent
   }
 
   /** Ms left before the deadline (undefined: none). */
@@ -66,9 +88,34 @@ export class Delivery implements Expirable {
   /** Set by the link: what happens when the deadline passes while queued. */
   expire: () => void = noop
 
+  // ---- sinks: the connection reports the current attempt here -------------------------------
+
+  resolved(value: unknown): void {
+    this.owner.attemptSucceeded(this, value)
+  }
+
+  written(): void {
+    this.owner.attemptSucceeded(this, undefined)
+  }
+
+  rejected(err: SwitchboardError): void {
+    // A microtask later, as a promise would: the connection is failing its calls while it goes
+    // down, and a resend must not pick that connection before the pool has seen it close.
+    queueMicrotask(() => this.owner.attemptFailed(this, err))
+  }
+
+  failed(err: SwitchboardError): void {
+    this.rejected(err)
+  }
+
+  undone(err: SwitchboardError): void {
+    queueMicrotask(() => this.owner.attemptUndone(this, err))
+  }
+
   resolve(value: unknown): void {
     if (this.state === 'settled') return
     this.state = 'settled'
+    this.resolvedOnce = true
     this.unwatchAbort()
     this.resolveFn(value)
   }
@@ -92,8 +139,9 @@ export function isStream(data: unknown): boolean {
   )
 }
 
-/** Bytes a queued body counts against maxQueuedBytes. */
-export function sizeOf(data: unknown): number {
+/** Bytes a body counts against maxQueuedBytes: its length, or its encoding by `codec`. */
+export function sizeOf(data: unknown, codec: Codec): number {
   if (data instanceof Uint8Array) return data.length
-  return 64 // values are measured when encoded; a queued value counts as a small message
+  if (data === undefined || isStream(data)) return 0
+  return codec.encode(data).length
 }

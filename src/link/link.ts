@@ -10,12 +10,16 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
+import { msgpackCodec } from '../rpc/codec.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
+import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from '../rpc/defaults.ts'
+import { lossOf } from '../rpc/outgoing-call.ts'
 import type { Subscription } from '../rpc/subscription.ts'
 import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
+import { MessageKind } from '../wire/constants.ts'
 import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
-import { Delivery, type DeliveryKind, isStream, sizeOf } from './delivery.ts'
+import { Delivery, type DeliveryKind, type DeliveryOwner, isStream, sizeOf } from './delivery.ts'
 import { LinkSubscription } from './link-subscription.ts'
 import { Outbox } from './outbox.ts'
 import { type Acquire, Pool } from './pool.ts'
@@ -75,7 +79,7 @@ export interface LinkEvents {
   sendFailed: [err: SwitchboardError, name: string]
 }
 
-export class Link extends EventEmitter<LinkEvents> {
+export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   state: LinkState = 'connecting'
   readonly address: string
   /** Our 16-byte link id, presented in every hello so the server keeps its handle of us. */
@@ -88,6 +92,8 @@ export class Link extends EventEmitter<LinkEvents> {
   private readonly pool: Pool
   private readonly outbox = new Outbox((d, err) => this.fail(d, err))
   private readonly inFlight = new Set<Delivery>()
+  /** Requests among inFlight: what the pool grows on (one-way messages need no more connections). */
+  private requestsInFlight = 0
   private pumping = false
   private pumpAgain = false
   private readonly subscriptions = new Set<LinkSubscription<unknown>>()
@@ -173,10 +179,11 @@ export class Link extends EventEmitter<LinkEvents> {
    */
   request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const streamed = isStream(data)
-    const timeout = options.timeout ?? (streamed ? undefined : 30_000)
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
+    if (options.timeout !== undefined && !validTimeout(options.timeout)) {
       return observed(Promise.reject(sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms')))
     }
+    // Validated and defaulted here, once: the connection takes the timeout as given.
+    const timeout = options.timeout ?? (streamed ? undefined : DEFAULT_CALL_TIMEOUT_MS)
     return observed(this.submit('request', method, data, options, timeout, streamed) as Promise<T>)
   }
 
@@ -221,11 +228,25 @@ export class Link extends EventEmitter<LinkEvents> {
         sbError('NOT_CONNECTED', `'${name}' is one-shot and ${this.address} is not connected`),
       )
     }
-    const bytes = sizeOf(data)
-    if (this.outbox.full(bytes, this.tuning.maxQueuedBytes)) {
-      return Promise.reject(
-        sbError('QUEUE_FULL', `more than ${this.tuning.maxQueuedBytes} bytes wait for ${this.address}`),
-      )
+    // Fast path: nothing waits and a connection is up, so start at once (no queue, no sweep).
+    const conn =
+      this.outbox.size === 0 && !(flags.ordered && this.orderedInFlight !== undefined)
+        ? this.pool.pick()
+        : undefined
+    // Only a message that must wait is measured (a value by its encoding): the queue's bound
+    // counts real bytes, and the fast path encodes once.
+    let bytes = 0
+    if (conn === undefined) {
+      try {
+        bytes = sizeOf(data, msgpackCodec)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      if (this.outbox.full(bytes, this.tuning.maxQueuedBytes)) {
+        return Promise.reject(
+          sbError('QUEUE_FULL', `more than ${this.tuning.maxQueuedBytes} bytes wait for ${this.address}`),
+        )
+      }
     }
     return new Promise((resolve, reject) => {
       const d = new Delivery(
@@ -241,15 +262,12 @@ export class Link extends EventEmitter<LinkEvents> {
         resolve,
         reject,
         streamed,
+        this,
       )
-      // Fast path: nothing waits and a connection is up, so start at once (no queue, no sweep).
-      const conn =
-        this.outbox.size === 0 && !(flags.ordered && this.orderedInFlight !== undefined)
-          ? this.pool.pick()
-          : undefined
+      d.explicitTimeout = (options as RequestOptions).timeout !== undefined
       if (conn !== undefined) {
         this.startOn(d, conn)
-        this.pool.grow(this.inFlight.size)
+        this.pool.grow(this.requestsInFlight)
         return
       }
       this.enqueue(d)
@@ -296,7 +314,7 @@ export class Link extends EventEmitter<LinkEvents> {
       this.pumping = false
     }
     if (!this.isOpen()) return
-    this.pool.grow(this.outbox.size + this.inFlight.size)
+    this.pool.grow(this.outbox.size + this.requestsInFlight)
     if (!this.pool.hasUsable()) this.pool.ensure()
   }
 
@@ -309,41 +327,53 @@ export class Link extends EventEmitter<LinkEvents> {
     d.attempts++
     this.inFlight.add(d)
     if (d.flags.ordered) this.orderedInFlight = d
-    const opts: SendOptions = { idempotent: d.flags.idempotent }
-    if (d.signal !== undefined) opts.signal = d.signal
-    const succeeded = (value: unknown): void => this.attemptSucceeded(d, value)
-    // A failure is handled a microtask later, as a promise would: the connection is failing its
-    // calls while it goes down, and a resend must not pick that connection before the pool has
-    // seen it close.
-    const failed = (err: SwitchboardError): void => queueMicrotask(() => this.attemptEnded(d, err))
+    // The delivery is the attempt's sink: the connection reports to it, no promise or closure.
     if (d.kind === 'request') {
-      const ro: RequestOptions = opts
-      if (remaining !== undefined) ro.timeout = Math.max(1, Math.ceil(remaining))
-      if (d.trace !== undefined) ro.trace = d.trace
-      // Callbacks, not a second promise: the connection settles this attempt directly.
-      conn.startRequest(d.name, d.data, ro, d.messageId, succeeded, failed)
-    } else if (d.kind === 'send') {
-      conn.send(d.name, d.data, opts, d.messageId).then(succeeded, failed)
+      this.requestsInFlight++
+      const timeout = remaining === undefined ? undefined : Math.max(1, Math.ceil(remaining))
+      conn.startRequest(d.name, d.data, timeout, d.explicitTimeout, d, d.messageId, d)
     } else {
-      conn.publish(d.name, d.data, opts, d.messageId).then(succeeded, failed)
+      const kind = d.kind === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT
+      conn.sendWith(kind, d.name, d.data, d, d.messageId, d)
     }
   }
 
-  private attemptSucceeded(d: Delivery, value: unknown): void {
-    this.inFlight.delete(d)
+  private settleAttempt(d: Delivery): boolean {
+    if (!this.inFlight.delete(d)) return false
+    if (d.kind === 'request') this.requestsInFlight--
     if (this.orderedInFlight === d) this.orderedInFlight = undefined
+    return true
+  }
+
+  /** @internal DeliveryOwner: the attempt succeeded. */
+  attemptSucceeded(d: Delivery, value: unknown): void {
+    if (!this.settleAttempt(d)) return
     d.resolve(value)
     if (this.outbox.size > 0) this.pump()
   }
 
-  private attemptEnded(d: Delivery, err: SwitchboardError): void {
-    this.inFlight.delete(d)
-    if (this.orderedInFlight === d) this.orderedInFlight = undefined
-    this.attemptFailed(d, err)
+  /** @internal DeliveryOwner: the attempt failed. */
+  attemptFailed(d: Delivery, err: SwitchboardError): void {
+    if (!this.settleAttempt(d)) return
+    this.afterFailure(d, err)
+  }
+
+  /**
+   * @internal DeliveryOwner: a one-way message was written (its promise resolved), then refused
+   * unprocessed by the peer's GOAWAY, or cut off before the peer counted it. The first is sent
+   * again; the second only when idempotent (it may have run).
+   */
+  attemptUndone(d: Delivery, err: SwitchboardError): void {
+    if (this.state === 'closed' || d.state !== 'settled') return
+    const loss = lossOf(err)
+    if (loss?.written === true && !d.flags.idempotent) return
+    this.resent++
+    this.enqueue(d)
+    this.pump()
   }
 
   /** The delivery rules (rules.ts): resend, or settle with the verdict's error. */
-  private attemptFailed(d: Delivery, err: SwitchboardError): void {
+  private afterFailure(d: Delivery, err: SwitchboardError): void {
     const closed = this.state === 'closed' ? (this.closeError ?? err) : undefined
     const verdict = afterFailedAttempt(d, err, closed)
     if (!verdict.resend) return this.fail(d, verdict.error)
@@ -354,6 +384,8 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Rejects `d`; an ordered one takes those queued behind it down too (they must not overtake). */
   private fail(d: Delivery, err: SwitchboardError): void {
+    // A message resent after its promise resolved reports its final failure as an event.
+    if (d.resolvedOnce && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, d.name)
     d.reject(err)
     if (d.flags.ordered) {
       for (const q of this.outbox.removeWhere((x) => x.flags.ordered)) {
@@ -373,10 +405,16 @@ export class Link extends EventEmitter<LinkEvents> {
 
   // ---- subscriptions -------------------------------------------------------------------------
 
-  /** Subscribes to the peer's events on `topic`; kept across reconnects. Iterate; close() to stop. */
-  subscribe<T = unknown>(topic: string, options: SubscribeOptions = {}): Subscription<T> {
-    const sub: LinkSubscription<T> = new LinkSubscription<T>(topic, options, () =>
-      this.subscriptions.delete(sub as LinkSubscription<unknown>),
+  /**
+   * Subscribes to the peer's events on `topic`; kept across reconnects. Iterate the result, or
+   * pass `onEvent` (the hot path: no queue, no promise per event); close() to stop.
+   */
+  subscribe<T = unknown>(topic: string, options: SubscribeOptions | ((value: T) => void) = {}): Subscription<T> {
+    const sub: LinkSubscription<T> = new LinkSubscription<T>(
+      topic,
+      options,
+      () => this.subscriptions.delete(sub as LinkSubscription<unknown>),
+      (lost) => this.rebind(lost as LinkSubscription<unknown>),
     )
     if (this.state === 'closed') {
       sub.fail(this.closeError ?? sbError('SESSION_CLOSED'))
@@ -386,6 +424,13 @@ export class Link extends EventEmitter<LinkEvents> {
     const conn = this.pool.pick()
     if (conn !== undefined) sub.bindTo(conn)
     return sub
+  }
+
+  /** A subscription's connection stopped carrying it (closing, going away): move it now if one is up. */
+  private rebind(sub: LinkSubscription<unknown>): void {
+    if (this.state === 'closed' || !this.subscriptions.has(sub)) return
+    const conn = this.pool.pick()
+    if (conn !== undefined && !conn.sessionEnded) sub.bindTo(conn)
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------

@@ -78,6 +78,8 @@ export class Pool {
   maxDialingSeen = 0
   /** Dials started over the pool's life. */
   dials = 0
+  /** Rotates which member wins a tie in pick(). */
+  private turn = 0
 
   constructor(
     private readonly addresses: readonly string[],
@@ -104,18 +106,27 @@ export class Pool {
    * start there), or undefined.
    */
   pick(assigned?: ReadonlyMap<RpcConnection, number>): RpcConnection | undefined {
-    let best: RpcConnection | undefined
+    const n = this.members.size
+    // Ties go round the members in turn (not always to the first), so one-way traffic, which
+    // leaves no pending count behind, spreads over the pool too.
+    const start = n > 1 ? this.turn++ % n : 0
+    let best: Member | undefined
     let bestLoad = Number.POSITIVE_INFINITY
+    let bestRank = n
+    let i = 0
     for (const m of this.members.values()) {
+      const rank = (i++ - start + n) % n
       if (!m.conn.canOpen) continue
       const load = m.conn.pendingCount + (assigned?.get(m.conn) ?? 0)
-      if (load < bestLoad) {
-        best = m.conn
+      if (load < bestLoad || (load === bestLoad && rank < bestRank)) {
+        best = m
         bestLoad = load
+        bestRank = rank
       }
     }
-    if (best !== undefined) this.members.get(best)!.picks++
-    return best
+    if (best === undefined) return undefined
+    best.picks++
+    return best.conn
   }
 
   get size(): number {

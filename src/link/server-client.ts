@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import { type SwitchboardError, sbError } from '../errors.ts'
 import type { RpcConnection } from '../rpc/connection.ts'
+import { DEFAULT_CALL_TIMEOUT_MS } from '../rpc/defaults.ts'
 import type { RequestOptions, SendOptions } from '../rpc/types.ts'
 
 interface Waiter {
@@ -16,7 +17,7 @@ interface Waiter {
 export class ServerClient {
   /** Hex link id the client presents in its hello. */
   readonly linkId: string
-  /** Authenticated identity ('' until issue #5 brings authentication). */
+  /** Authenticated identity: the client's public key (hex) in keys mode, else ''. */
   readonly identity: string
   readonly connections = new Set<RpcConnection>()
   private waiters: Waiter[] = []
@@ -83,7 +84,7 @@ export class ServerClient {
 
   /** Calls `method` on the client, on its current connection (waiting for it to come back). */
   async request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
-    const timeout = options.timeout ?? 30_000
+    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
     const started = performance.now()
     const conn = await this.connection(timeout, options.signal)
     const left = Math.max(1, Math.ceil(timeout - (performance.now() - started)))
@@ -92,7 +93,7 @@ export class ServerClient {
 
   /** One-way message to the client. */
   async send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    const conn = await this.connection(30_000, options.signal)
+    const conn = await this.connection(DEFAULT_CALL_TIMEOUT_MS, options.signal)
     return conn.send(method, data, options)
   }
 }

@@ -5,7 +5,9 @@
 import { EventEmitter } from 'node:events'
 import { SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
+import type { Codec } from '../rpc/codec.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
+import { PromiseSendSink } from '../rpc/sinks.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
 import { HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
@@ -157,11 +159,36 @@ export class Server extends EventEmitter<ServerEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  /** Sends an event on `topic` to every connection subscribed to it; resolves when all are written. */
+  /**
+   * Sends an event on `topic` to every connection subscribed to it; resolves when all are
+   * written. The value is encoded once per codec in use, not once per subscriber.
+   */
   async publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
     const sends: Promise<void>[] = []
-    for (const conn of this.connections)
-      if (conn.peerSubscribed(topic)) sends.push(conn.publish(topic, data, options))
+    const raw = data instanceof Uint8Array
+    let encodings: Map<Codec, Uint8Array> | undefined
+    for (const conn of this.connections) {
+      if (!conn.peerSubscribed(topic)) continue
+      if (options.signal !== undefined) {
+        sends.push(conn.publish(topic, data, options))
+        continue
+      }
+      let body: Uint8Array
+      if (raw) {
+        body = data
+      } else {
+        encodings ??= new Map()
+        let bytes = encodings.get(conn.codec)
+        if (bytes === undefined) {
+          bytes = data === undefined ? new Uint8Array(0) : conn.codec.encode(data)
+          encodings.set(conn.codec, bytes)
+        }
+        body = bytes
+      }
+      const sink = new PromiseSendSink(() => {})
+      conn.publishEncoded(topic, body, raw, sink)
+      sends.push(sink.promise)
+    }
     await Promise.allSettled(sends)
   }
 

@@ -25,6 +25,8 @@ export interface ChannelHandler {
   onWritable(): void
   /** Our direction ended: its last frame was handed to the driver for writing. */
   onSent?(): void
+  /** SUBSCRIBE channels, publisher side: the subscriber granted `events` more events. */
+  onCredit?(events: number): void
 }
 
 /** Header fields of an OPEN, as the layer above supplies or receives them. */
@@ -71,6 +73,10 @@ export class Channel {
   recvRemaining: number
   /** True until the OPEN frame has been scheduled (local channels only). */
   needsOpen: boolean
+  /** Local channels: the OPEN's place in the connection's message count (0: not sent, or a RESPONSE). */
+  seq = 0
+  /** The sender announced the body's size and we granted all of it up front: no more grants. */
+  prepaid = false
 
   /** Queued outbound body bytes, oldest first; `queueHead` is the read offset into the first. */
   readonly queue: Uint8Array[] = []
@@ -119,7 +125,8 @@ export class Channel {
 
   /**
    * Queues body bytes (no copy: the caller must not mutate them). Returns false when the queue
-   * is above its high-water mark: wait for `onWritable` before writing more.
+   * is above its high-water mark (the peer's channel window, so a writer that keeps one window
+   * queued never stalls on credit round trips): wait for `onWritable` before writing more.
    */
   write(data: Uint8Array, fin = false): boolean {
     if (!this.canSend) throw sbError('SESSION_CLOSED', `channel ${this.id} can no longer send`)
@@ -130,7 +137,7 @@ export class Channel {
     }
     if (fin) this.pendingEnd = { status: 0, detail: new Uint8Array(0) }
     this.host.schedule(this)
-    const ok = this.queuedBytes < this.highWater
+    const ok = this.queuedBytes <= this.highWater
     if (!ok) this.wantWritable = true
     return ok
   }
@@ -148,6 +155,12 @@ export class Channel {
     if (!this.needsOpen) this.host.control({ type: 'reset', channel: this.id, code })
     this.dropQueue()
     this.close()
+  }
+
+  /** SUBSCRIBE channels, subscriber side: grants the publisher `events` more events. */
+  grantEvents(events: number): void {
+    if (this.state === 'closed' || this.needsOpen || events <= 0) return
+    this.host.control({ type: 'credit', channel: this.id, increment: events })
   }
 
   /** The layer above consumed `bytes` of received body: the peer may send that much more. */

@@ -1,31 +1,49 @@
 /**
  * The multiplexer core, without I/O (STYLE.md practice 1): frames and `now` in, frames out.
  *
- * - Channels opened by either side (dialer odd ids, listener even ids).
- * - Credit-based flow control per channel and per connection, counted in body bytes.
+ * - Whole messages in single MSG frames (messages.ts), replies in REPLY frames: no channel.
+ * - Channels opened by either side (dialer odd ids, listener even ids) for streams and
+ *   messages bigger than a chunk.
+ * - Credit-based flow control per channel and per connection, counted in body bytes (a MSG
+ *   frame counts its whole payload against the connection window).
  * - A round-robin scheduler that sends at most one chunk of a channel before moving to the
  *   next, so a small message never waits behind a big one; control frames go first.
- * - GOAWAY with the last processed channel, RESET with a reason code, liveness (liveness.ts).
+ * - Both sides count messages (MSG frames, OPENs but RESPONSE) in wire order: GOAWAY and
+ *   connection CREDIT carry the receiver's count, so the sender knows which it processed.
+ * - RESET with a reason code, liveness (liveness.ts).
  *
  * The driver (session/) calls `receive` with decoded frames, `drain` when it can write, and
  * `tick` from its one coarse timer.
  */
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
-import type { Frame } from '../wire/frame.ts'
+import { KIND_MASK, MessageKind } from '../wire/constants.ts'
+import { type Frame, fixedPayloadSize, type MsgFrame, type ReplyFrame } from '../wire/frame.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
 import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'
 import { Liveness } from './liveness.ts'
+import { MessageQueue, type OutgoingMessage } from './messages.ts'
 
 export type MuxState = 'open' | 'draining' | 'closed'
 
 export interface MuxEvents {
   /** The peer opened a channel. Bind a handler synchronously; its first bytes follow at once. */
   onChannel(ch: Channel): void
+  /** A whole message arrived (frame views point into the record: copy to keep). */
+  onMessage(frame: MsgFrame): void
+  /** A reply to one of our requests arrived. */
+  onReply(frame: ReplyFrame): void
+  /** The peer gave up on a request it sent (cancelled, deadline). */
+  onCancel(messageId: number, code: number): void
   /** The peer interned a name in its table. */
   onName(id: number, name: string): void
-  /** The peer sent GOAWAY: local channels above `lastChannel` were already reset with GOING_AWAY. */
-  onGoaway(lastChannel: number, code: ErrorCode): void
+  /**
+   * The peer sent GOAWAY: our channels and messages after its first `lastProcessed` were already
+   * reset or refused with GOING_AWAY.
+   */
+  onGoaway(lastProcessed: number, code: ErrorCode): void
+  /** The peer acknowledged our SETTINGS: it has processed everything we sent before them. */
+  onSettingsAck(): void
   /** New frames wait to be sent: the driver should schedule a drain. */
   onFlush(): void
   /** The mux hit a fatal condition: flush what is queued (a GOAWAY), then close the connection. */
@@ -77,6 +95,11 @@ export class Mux implements ChannelHost {
   private connCreditOwed = 0
   private goawaySent: number | undefined
   private goawayReceived: number | undefined
+  /** Whole messages (MSG frames) waiting for credit, and written ones not yet counted. */
+  private readonly messages = new MessageQueue()
+  /** Messages (MSG, OPEN but RESPONSE) we wrote / received on this connection. */
+  private sentCount = 0
+  private receivedCount = 0
   private readonly liveness: Liveness
   private pingCounter = 0
   /** Body bytes queued in all channels (kept by the channels through queued()). */
@@ -117,7 +140,7 @@ export class Mux implements ChannelHost {
       this.remote.channelWindow,
       this.local.channelWindow,
       this,
-      this.local.chunkBytes,
+      this.remote.channelWindow,
     )
     this.unopened.add(ch)
     if (this.localOpen < this.remote.maxChannels) {
@@ -127,6 +150,27 @@ export class Mux implements ChannelHost {
       this.waitingToOpen.push(ch)
     }
     return ch
+  }
+
+  /**
+   * Queues a whole message as one MSG frame; it leaves as soon as the connection window allows,
+   * before any channel's chunk. Its callbacks report what became of it.
+   */
+  sendMessage(msg: OutgoingMessage): void {
+    if (this.state === 'closed') throw sbError('SESSION_CLOSED')
+    if (!this.canOpen) throw sbError('GOING_AWAY', 'session is going away; send on a new connection')
+    this.messages.push(msg)
+    this.events.onFlush()
+  }
+
+  /** The largest MSG frame payload the peer's limits allow (a bigger message takes a channel). */
+  get maxMessageFrameBytes(): number {
+    return Math.min(this.local.chunkBytes, this.remote.chunkBytes, this.remote.connectionWindow)
+  }
+
+  /** Sends a reply or cancel (exempt from flow control: bounded by the requests in flight). */
+  sendControl(frame: Frame): void {
+    this.control(frame)
   }
 
   // ---- ChannelHost --------------------------------------------------------------------------
@@ -152,8 +196,8 @@ export class Mux implements ChannelHost {
 
   returnCredit(ch: Channel, bytes: number): void {
     this.grantConnection(bytes)
-    // No point granting a channel whose peer direction has ended.
-    if (ch.state === 'open' || ch.state === 'local-closed') {
+    // No point granting a channel whose peer direction has ended, or one paid up front.
+    if (!ch.prepaid && (ch.state === 'open' || ch.state === 'local-closed')) {
       ch.creditOwed += bytes
       if (ch.creditOwed >= this.local.channelWindow / 4) {
         ch.recvRemaining += ch.creditOwed
@@ -190,9 +234,9 @@ export class Mux implements ChannelHost {
     }
   }
 
-  /** Body bytes queued in all channels. */
+  /** Body bytes queued in all channels and messages. */
   get queuedBytes(): number {
-    return this.totalQueued
+    return this.totalQueued + this.messages.waitingBytes
   }
 
   queued(delta: number): void {
@@ -214,7 +258,11 @@ export class Mux implements ChannelHost {
 
   /** True when drain() would return frames. */
   get hasOutput(): boolean {
-    return this.controlQueue.length > 0 || this.ready.length > 0
+    return (
+      this.controlQueue.length > 0 ||
+      this.ready.length > 0 ||
+      (this.messages.waiting.length > 0 && this.connSendCredit > 0)
+    )
   }
 
   /**
@@ -225,8 +273,24 @@ export class Mux implements ChannelHost {
     const out = this.controlQueue
     this.controlQueue = []
     let used = 0
+    const waiting = this.messages.waiting
+    for (let m = waiting.peek(); m !== undefined && used < budget; m = waiting.peek()) {
+      const cost = fixedPayloadSize(m) + m.data.length
+      // A message waits for credit rather than split; one bigger than the whole window (the
+      // peer shrank it) goes once all of it is free, so it never waits forever.
+      if (cost > this.connSendCredit && this.connSendCredit < this.remote.connectionWindow) break
+      waiting.shift()
+      this.connSendCredit -= cost
+      used += cost
+      this.messages.written(m, ++this.sentCount)
+      out.push(m)
+      m.onWritten()
+    }
+    // Channels get at least one chunk per flush, however many messages went first.
     const chunk = Math.min(this.local.chunkBytes, this.remote.chunkBytes)
-    while (used < budget && this.ready.length > 0) {
+    const channelBudget = Math.max(budget - used, chunk)
+    used = 0
+    while (used < channelBudget && this.ready.length > 0) {
       const ch = this.ready.shift()!
       ch.scheduled = false
       if (ch.state === 'closed') continue
@@ -256,6 +320,7 @@ export class Mux implements ChannelHost {
       ch.needsOpen = false
       ch.id = this.nextLocalId
       this.nextLocalId += 2
+      if (countsAsMessage(ch.header.kind)) ch.seq = ++this.sentCount
       this.unopened.delete(ch)
       this.channels.set(ch.id, ch)
       const data = ch.takeChunk(max)
@@ -314,6 +379,12 @@ export class Mux implements ChannelHost {
   private dispatch(frame: Frame, now: number): void {
     if (frame.type !== 'ping' && frame.type !== 'pong') this.liveness.receivedWork()
     switch (frame.type) {
+      case 'msg':
+        return this.receiveMessage(frame)
+      case 'reply':
+        return this.events.onReply(frame)
+      case 'cancel':
+        return this.events.onCancel(frame.messageId, frame.code)
       case 'open':
         return this.receiveOpen(frame.channel, frame, frame.data, frame.fin)
       case 'data': {
@@ -340,7 +411,7 @@ export class Mux implements ChannelHost {
         return
       }
       case 'credit':
-        return this.receiveCredit(frame.channel, frame.increment)
+        return this.receiveCredit(frame.channel, frame.increment, frame.processed ?? 0)
       case 'ping': {
         const flood = this.liveness.pingReceived(now)
         if (flood !== undefined) throw sbError(flood)
@@ -350,9 +421,10 @@ export class Mux implements ChannelHost {
       case 'pong':
         return
       case 'goaway':
-        return this.receiveGoaway(frame.lastChannel, codeFromWire(frame.code))
+        return this.receiveGoaway(frame.lastProcessed, codeFromWire(frame.code))
       case 'settings':
         if (!frame.ack) this.control({ type: 'settings', ack: true, values: [] })
+        else this.events.onSettingsAck()
         return
       case 'name':
         this.events.onName(frame.id, frame.name)
@@ -360,6 +432,18 @@ export class Mux implements ChannelHost {
       case 'unknown':
         return // a newer peer's frame type: skipped, as the spec requires
     }
+  }
+
+  private receiveMessage(frame: MsgFrame): void {
+    const cost = fixedPayloadSize(frame) + frame.data.length
+    if (cost > this.connRecvRemaining) throw sbError('FLOW_CONTROL', 'peer exceeded the connection window')
+    this.connRecvRemaining -= cost
+    this.receivedCount++
+    // After our GOAWAY a message is refused unprocessed: the peer learns so from the GOAWAY's
+    // count and sends it again elsewhere, so nothing needs saying here.
+    if (this.state === 'open' && this.goawaySent === undefined) this.events.onMessage(frame)
+    // The handler or the subscription has taken it: the peer may send that much more.
+    this.grantConnection(cost)
   }
 
   private isRemoteId(id: number): boolean {
@@ -379,8 +463,10 @@ export class Mux implements ChannelHost {
       this.grantConnection(data.length)
       this.control({ type: 'reset', channel: id, code: wireCodeOf(code) })
     }
-    if (this.state !== 'open' || (this.goawaySent !== undefined && id > this.goawaySent))
-      return refuse('GOING_AWAY')
+    const counted = countsAsMessage(h.kind)
+    if (counted) this.receivedCount++
+    // Responses still come in after our GOAWAY (they answer our own requests); messages do not.
+    if (counted && (this.state !== 'open' || this.goawaySent !== undefined)) return refuse('GOING_AWAY')
     if (this.remoteOpen >= this.local.maxChannels) return refuse('CHANNEL_LIMIT')
     const header: OpenHeader = {
       kind: h.kind,
@@ -398,14 +484,28 @@ export class Mux implements ChannelHost {
       this.remote.channelWindow,
       this.local.channelWindow,
       this,
-      this.local.chunkBytes,
+      this.remote.channelWindow,
     )
     this.channels.set(id, ch)
     this.remoteOpen++
     this.takeRecvCredit(ch, data.length)
+    this.prepay(ch)
     this.events.onChannel(ch)
     if (data.length > 0 || fin) ch.handler.onData(data, fin)
     if (fin) ch.receivedEnd()
+  }
+
+  /**
+   * A body of announced size that we accept gets its whole size as channel credit at once, so
+   * only the connection window paces it (no grant round trip per quarter window).
+   */
+  private prepay(ch: Channel): void {
+    const size = ch.header.totalSize
+    const window = this.local.channelWindow
+    if (size === undefined || size <= window || size > this.local.maxMessageBytes) return
+    ch.prepaid = true
+    ch.recvRemaining += size - window
+    this.control({ type: 'credit', channel: ch.id, increment: size - window })
   }
 
   /** The channel a DATA/END is for, or undefined for a late frame on a channel we already closed. */
@@ -434,36 +534,54 @@ export class Mux implements ChannelHost {
     this.connCreditOwed += bytes
     if (this.connCreditOwed >= this.local.connectionWindow / 4) {
       this.connRecvRemaining += this.connCreditOwed
-      this.control({ type: 'credit', channel: 0, increment: this.connCreditOwed })
+      this.control({
+        type: 'credit',
+        channel: 0,
+        increment: this.connCreditOwed,
+        processed: this.receivedCount,
+      })
       this.connCreditOwed = 0
     }
   }
 
-  private receiveCredit(id: number, increment: number): void {
+  private receiveCredit(id: number, increment: number, processed: number): void {
     if (id === 0) {
+      if (processed > this.sentCount) throw sbError('PROTOCOL_ERROR', 'peer acknowledged messages never sent')
+      this.messages.acknowledge(processed)
       this.connSendCredit += increment
       if (this.connSendCredit > MAX_WINDOW) throw sbError('FLOW_CONTROL', 'connection credit overflow')
       for (const ch of this.connBlocked) this.schedule(ch)
       this.connBlocked.clear()
+      if (this.messages.waiting.length > 0) this.events.onFlush()
       return
     }
     const ch = this.channels.get(id)
     if (ch === undefined) return // credit for a channel that just closed
+    if (!ch.local && (ch.header.kind & KIND_MASK) === MessageKind.SUBSCRIBE) {
+      // A subscriber's credit counts events, not bytes: the publisher above keeps it.
+      ch.handler.onCredit?.(increment)
+      return
+    }
     ch.sendCredit += increment
     if (ch.sendCredit > MAX_WINDOW) throw sbError('FLOW_CONTROL', `channel ${id} credit overflow`)
     this.schedule(ch)
   }
 
-  private receiveGoaway(lastChannel: number, code: ErrorCode): void {
-    this.goawayReceived = lastChannel
+  private receiveGoaway(lastProcessed: number, code: ErrorCode): void {
+    if (lastProcessed > this.sentCount) throw sbError('PROTOCOL_ERROR', 'GOAWAY counts messages never sent')
+    this.goawayReceived = lastProcessed
+    const goingAway = wireCodeOf('GOING_AWAY')
     for (const ch of [...this.channels.values(), ...this.unopened]) {
-      if (ch.local && (ch.id > lastChannel || ch.needsOpen)) {
+      // Responses we owe the peer still go out; messages it did not take are refused.
+      if (!ch.local || !countsAsMessage(ch.header.kind)) continue
+      if (ch.seq > lastProcessed || ch.needsOpen) {
         ch.dropQueue()
         ch.close()
-        ch.handler.onReset(wireCodeOf('GOING_AWAY'))
+        ch.handler.onReset(goingAway)
       }
     }
-    this.events.onGoaway(lastChannel, code)
+    this.messages.refuseAbove(lastProcessed, goingAway)
+    this.events.onGoaway(lastProcessed, code)
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -482,19 +600,19 @@ export class Mux implements ChannelHost {
   }
 
   /**
-   * Graceful shutdown: tells the peer the last channel of theirs we processed; channels up to it
-   * finish, later ones are refused. Returns false when nothing is left open.
+   * Graceful shutdown: tells the peer how many of its messages we took; those finish, later
+   * ones are refused (the peer sends them again elsewhere).
    */
   goaway(code: ErrorCode = 'GOING_AWAY'): void {
     if (this.state !== 'open') return
     this.state = 'draining'
-    this.goawaySent = this.lastRemoteId
-    this.control({ type: 'goaway', lastChannel: this.lastRemoteId, code: wireCodeOf(code) })
+    this.goawaySent = this.receivedCount
+    this.control({ type: 'goaway', lastProcessed: this.receivedCount, code: wireCodeOf(code) })
   }
 
-  /** True when no channel is open in either direction. */
+  /** True when no channel is open in either direction and no message waits to be written. */
   get idle(): boolean {
-    return this.channels.size === 0 && this.unopened.size === 0
+    return this.channels.size === 0 && this.unopened.size === 0 && this.messages.waiting.length === 0
   }
 
   /** Refuses or fails the whole session from above: GOAWAY with the code, then close. */
@@ -506,7 +624,7 @@ export class Mux implements ChannelHost {
   private fail(err: SwitchboardError): void {
     if (this.state === 'closed') return
     const wire = err.wireCode === 0 ? wireCodeOf('INTERNAL') : err.wireCode
-    this.controlQueue.push({ type: 'goaway', lastChannel: this.lastRemoteId, code: wire })
+    this.controlQueue.push({ type: 'goaway', lastProcessed: this.receivedCount, code: wire })
     this.closeAll(err)
     this.events.onFatal(err)
   }
@@ -529,6 +647,7 @@ export class Mux implements ChannelHost {
       ch.state = 'closed'
       ch.handler.onReset(code)
     }
+    this.messages.closeAll(code)
   }
 
   /** Frames left over after closeAll (the fatal GOAWAY); the driver sends them before closing. */
@@ -541,9 +660,14 @@ export class Mux implements ChannelHost {
   getStats(): MuxStats {
     return {
       openChannels: this.channels.size + this.unopened.size,
-      queuedBytes: this.totalQueued,
+      queuedBytes: this.totalQueued + this.messages.waitingBytes,
       sendCredit: this.connSendCredit,
       recvCredit: this.connRecvRemaining,
     }
   }
+}
+
+/** Messages count toward GOAWAY and acknowledgements; a RESPONSE channel answers one. */
+function countsAsMessage(kind: number): boolean {
+  return (kind & KIND_MASK) !== MessageKind.RESPONSE
 }

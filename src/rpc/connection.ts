@@ -1,23 +1,35 @@
 /**
- * Calls over one session, in both directions (SolidFrame's peer2peer): requests, one-way
- * messages, events and subscriptions, with handlers for what the peer calls. What listen()'s
- * server hands out per client, and what a link holds while it is connected.
+ * Calls over one session, in both directions: requests, one-way messages, events and
+ * subscriptions, with handlers for what the peer calls. What listen()'s server hands out per
+ * client, and what a link holds while it is connected.
+ *
+ * The hot path (DESIGN.md §7): a message that fits in one chunk is one MSG frame, its reply one
+ * REPLY frame; the only per-message entry is a request's, in `pending` (by message id), and on
+ * the answering side while its handler's promise is pending, in `incoming`.
  */
 import { EventEmitter } from 'node:events'
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { DeadlineSweep } from '../internal/deadline-sweep.ts'
-import type { Channel, ChannelHandler } from '../mux/channel.ts'
+import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { limitsFromSettings } from '../mux/limits.ts'
+import type { OutgoingMessage } from '../mux/messages.ts'
 import type { SessionOptions } from '../session/options.ts'
 import { Session, type SessionStats } from '../session/session.ts'
-import { BodyFlag, MessageKind } from '../wire/constants.ts'
+import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
+import type { MsgFrame, ReplyFrame } from '../wire/frame.ts'
 import { type Codec, codecByName } from './codec.ts'
+import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
 import type { DedupeTable } from './dedupe.ts'
 import { IncomingCall } from './incoming-call.ts'
 import { IncomingNames, OutgoingNames } from './names.ts'
-import { encodeBody, lossError, OutgoingCall } from './outgoing-call.ts'
-import { Subscription } from './subscription.ts'
-import type { Handler, Peer, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
+import { OneWayMessage } from './one-way.ts'
+import { encodeBody, keepBytes, lossError, OutgoingCall } from './outgoing-call.ts'
+import { isByteSource } from './body.ts'
+import { PeerSubscriptions } from './peer-subscriptions.ts'
+import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
+import { type EventSink, Subscription } from './subscription.ts'
+import { TopicSubscriptions } from './topic-subscriptions.ts'
+import type { AttemptOptions, Handler, Peer, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
 
 export interface ConnectionOptions extends SessionOptions {
   /** Codecs a user adds beyond msgpack and json (offer them by name in `codecs`). */
@@ -29,7 +41,7 @@ export interface ConnectionOptions extends SessionOptions {
 export interface ConnectionStats extends SessionStats {
   /** Requests sent and not yet settled. */
   pendingCalls: number
-  /** Requests and one-way messages from the peer still being handled. */
+  /** Requests and message bodies from the peer still being handled. */
   activeHandlers: number
   subscriptions: number
 }
@@ -39,8 +51,8 @@ export interface ConnectionExtras {
   /** Remembers idempotent messages across this owner's connections (server or link). */
   dedupe?: DedupeTable
   /**
-   * The authenticated identity of the peer, part of the dedupe key. Placeholder until issue #5
-   * (security) lands: '' for every peer, so the key is (link id, message id) for now.
+   * The authenticated identity of the peer, part of the dedupe key: its public key in keys mode,
+   * '' otherwise (every holder of a shared secret is one party).
    */
   identityOf?: (conn: RpcConnection) => string
   /**
@@ -54,6 +66,9 @@ export interface ConnectionExtras {
 export type HandlerTable = ReadonlyMap<string, Handler>
 
 const NO_HANDLERS: HandlerTable = new Map()
+
+/** Room a MSG frame's header fields may take besides the body (ids, deadline, a 512-byte trace). */
+const MSG_HEADER_ALLOWANCE = 600
 
 /** A connection's events. */
 export interface ConnectionEvents {
@@ -75,13 +90,18 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   private readonly options: ConnectionOptions
   private readonly outNames = new OutgoingNames((id, name) => this.session.sendName(id, name))
   private readonly inNames = new IncomingNames()
-  private readonly pending = new Set<OutgoingCall>()
-  private readonly active = new Set<IncomingCall>()
-  private readonly subscriptions = new Map<string, Set<Subscription>>()
-  /** Topics the peer subscribed to, with how many subscriptions each. */
-  private readonly peerTopics = new Map<string, number>()
+  /** Our requests awaiting their response, by message id. */
+  private readonly pending = new Map<number, OutgoingCall>()
+  /** The peer's requests whose handler (or body) is still pending, by message id. */
+  private readonly incoming = new Map<number, IncomingCall>()
+  /** Topics we subscribed to on this connection (one SUBSCRIBE channel each). */
+  private readonly topics: TopicSubscriptions
+  /** Topics the peer subscribed to, with their event credit. */
+  private readonly peerTopics: PeerSubscriptions
   private messageIds = 0
   private drainWaiters: (() => void)[] = []
+  /** Largest body sent as a single MSG or REPLY frame (fixed once the hello is done). */
+  maxSingleFrameBody = 0
   /** Why the session ended, once it has (set before 'close' is emitted). */
   closeError: SwitchboardError | undefined
   /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
@@ -93,6 +113,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     super()
     this.handlers = handlers
     this.options = options
+    this.topics = new TopicSubscriptions(this)
+    this.peerTopics = new PeerSubscriptions(this)
     const table = extras.dedupe
     const identityOf = extras.identityOf ?? (() => '')
     let prefix: string | undefined
@@ -121,6 +143,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       // The session reads no record before establish() has resolved (it holds the ones that
       // came with the hello for a macrotask), so `conn.session` is always set here.
       onChannel: (ch) => conn.onChannel(ch),
+      onMessage: (frame) => conn.onMessage(frame),
+      onReply: (frame) => conn.pending.get(frame.messageId)?.reply(frame),
+      onCancel: (id, code) => conn.incoming.get(id)?.cancel(code),
       onName: (id, name) => conn.inNames.define(id, name),
       onGoaway: (_last, code) => {
         conn.goawayCode = code
@@ -128,13 +153,20 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       },
       onClose: (err) => conn.onSessionClose(err),
       onFlushed: () => conn.onFlushed(),
+      busy: () => conn.pending.size > 0 || conn.incoming.size > 0,
     })
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
+    conn.maxSingleFrameBody = Math.max(0, conn.session.maxMessageFrameBytes - MSG_HEADER_ALLOWANCE)
     extras.onReady?.(conn)
     return conn
   }
 
-  // ---- CallHost / IncomingHost ------------------------------------------------------------
+  /** Resolves once the peer processed our hello; rejects with its refusal (PAIR_FULL, …). */
+  confirmed(): Promise<void> {
+    return this.session.confirmed
+  }
+
+  // ---- what calls need from their connection -------------------------------------------------
 
   get codec(): Codec {
     return this.codecImpl
@@ -158,18 +190,26 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return this.localMax
   }
 
-  open(
-    method: string,
-    kind: number,
-    messageId: number,
-    deadlineMs: number | undefined,
-    trace: Uint8Array | undefined,
-    totalSize: number | undefined,
-    oneWay: boolean,
-  ): Channel {
+  nameId(name: string): number {
+    return this.outNames.idOf(name)
+  }
+
+  sendMessage(msg: OutgoingMessage): void {
     if (this.closeError !== undefined) throw this.closeError
-    const id = this.outNames.idOf(method)
-    return this.session.open({ kind, method: id, messageId, oneWay, deadlineMs, trace, totalSize })
+    this.session.sendMessage(msg)
+  }
+
+  openChannel(header: OpenHeader): Channel {
+    if (this.closeError !== undefined) throw this.closeError
+    return this.session.open(header)
+  }
+
+  sendReply(frame: ReplyFrame): void {
+    this.session.sendControl(frame)
+  }
+
+  sendCancel(messageId: number, code: number): void {
+    this.session.sendControl({ type: 'cancel', messageId, code })
   }
 
   nextMessageId(): number {
@@ -183,8 +223,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 
   /** True while this side has a subscription on this connection. */
   get hasSubscriptions(): boolean {
-    for (const set of this.subscriptions.values()) if (set.size > 0) return true
-    return false
+    return this.topics.size > 0
   }
 
   get sessionEnded(): boolean {
@@ -197,11 +236,17 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   }
 
   settled(call: OutgoingCall): void {
-    this.pending.delete(call)
+    if (this.pending.get(call.messageId) === call) this.pending.delete(call.messageId)
+  }
+
+  track(call: IncomingCall): void {
+    call.tracked = true
+    this.incoming.set(call.messageId, call)
   }
 
   finished(call: IncomingCall): void {
-    this.active.delete(call)
+    call.tracked = false
+    if (this.incoming.get(call.messageId) === call) this.incoming.delete(call.messageId)
   }
 
   handlerFor(method: string): Handler | undefined {
@@ -213,7 +258,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  // ---- calls from this side ----------------------------------------------------------------
+  // ---- calls from this side ------------------------------------------------------------------
 
   /**
    * Calls `method` on the peer and resolves with its result. The promise is observed here, so
@@ -225,28 +270,38 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     options: RequestOptions = {},
     messageId = this.nextMessageId(),
   ): Promise<T> {
-    const promise = new Promise<T>((resolve, reject) => {
-      this.startRequest(method, data, options, messageId, resolve as (v: unknown) => void, reject)
-    })
-    promise.catch(() => {})
-    return promise
+    const sink = new PromiseCallSink()
+    sink.promise.catch(() => {})
+    const timeout = options.timeout
+    if (timeout !== undefined && !validTimeout(timeout)) {
+      sink.rejected(sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms'))
+    } else {
+      const t = timeout ?? (isByteSource(data) ? undefined : DEFAULT_CALL_TIMEOUT_MS)
+      this.startRequest(method, data, t, timeout !== undefined, options, messageId, sink)
+    }
+    return sink.promise as Promise<T>
   }
 
   /**
-   * @internal request() without a promise of its own: exactly one of `resolve` and `reject` is
-   * called. link/ settles its own promise from these, so a call costs one promise, not two.
+   * @internal request() for a caller that keeps its own promise (link/): `timeoutMs` is already
+   * validated and defaulted; exactly one of the sink's methods is called.
    */
   startRequest(
     method: string,
     data: unknown,
-    options: RequestOptions,
+    timeoutMs: number | undefined,
+    explicitTimeout: boolean,
+    options: AttemptOptions,
     messageId: number,
-    resolve: (value: unknown) => void,
-    reject: (err: SwitchboardError) => void,
+    sink: CallSink,
   ): void {
-    const call = new OutgoingCall(this, method, resolve, reject, options.signal)
-    this.pending.add(call)
-    call.start(data, options, messageId)
+    const call = new OutgoingCall(this, method, messageId, sink, options.signal)
+    if (this.pending.has(messageId)) {
+      sink.rejected(sbError('INVALID_ARGUMENT', `message id ${messageId} is already in flight here`))
+      return
+    }
+    this.pending.set(messageId, call)
+    call.start(data, timeoutMs, explicitTimeout, options.trace, options.idempotent === true)
   }
 
   /**
@@ -255,13 +310,165 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
    * also emitted as 'sendFailed'.
    */
   send(method: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
-    return this.observe(this.oneWay(method, MessageKind.NOTIFY, data, options, messageId), method)
+    const sink = this.promiseSink(method)
+    this.sendWith(MessageKind.NOTIFY, method, data, options, messageId ?? this.nextMessageId(), sink)
+    return sink.promise
   }
 
   /** Sends an event to the peer if it subscribed to `topic` (else resolves without sending). */
   publish(topic: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     if (!this.peerTopics.has(topic)) return Promise.resolve()
-    return this.observe(this.oneWay(topic, MessageKind.EVENT, data, options, messageId), topic)
+    const sink = this.promiseSink(topic)
+    this.sendWith(MessageKind.EVENT, topic, data, options, messageId ?? this.nextMessageId(), sink)
+    return sink.promise
+  }
+
+  /**
+   * @internal publish() of a body already encoded with this connection's codec (a server's
+   * fan-out encodes once for every subscriber).
+   */
+  publishEncoded(topic: string, body: Uint8Array, raw: boolean, sink: SendSink): void {
+    const kind = MessageKind.EVENT | (raw ? BodyFlag.RAW : 0)
+    this.sendBody(kind, topic, body, undefined, this.nextMessageId(), sink)
+  }
+
+  private promiseSink(name: string): PromiseSendSink {
+    const sink = new PromiseSendSink((err) => {
+      // Written, then refused unprocessed by the peer's GOAWAY: nobody will send it again.
+      // (Written and then cut: it may have run, and send() said so by resolving; not reported.)
+      if (err.details?.['written'] !== true) this.reportSendFailed(err, name)
+    })
+    sink.promise.catch((err: SwitchboardError) => this.reportSendFailed(err, name))
+    return sink
+  }
+
+  private reportSendFailed(err: SwitchboardError, name: string): void {
+    if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
+  }
+
+  /**
+   * @internal a one-way message (NOTIFY or EVENT) reporting to `sink`: one MSG frame when it fits
+   * and carries no signal, else a one-way channel.
+   */
+  sendWith(
+    kind: number,
+    name: string,
+    data: unknown,
+    options: AttemptOptions,
+    messageId: number,
+    sink: SendSink,
+  ): void {
+    if (options.signal?.aborted) return sink.failed(sbError('CANCELLED', `'${name}' was cancelled`))
+    let body: { flags: number; bytes: Uint8Array }
+    try {
+      body = encodeBody(this.codec, data)
+    } catch (err) {
+      return sink.failed(err as SwitchboardError)
+    }
+    const idempotent = options.idempotent === true && kind === MessageKind.NOTIFY
+    const k = kind | body.flags | (idempotent ? BodyFlag.IDEMPOTENT : 0)
+    this.sendBody(k, name, body.bytes, options.signal, messageId, sink)
+  }
+
+  private sendBody(
+    kind: number,
+    name: string,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+    messageId: number,
+    sink: SendSink,
+  ): void {
+    if (this.closeError !== undefined) return sink.failed(lossError(this.closeError, false))
+    if (bytes.length > this.remoteMaxMessageBytes) {
+      return sink.failed(
+        sbError('MESSAGE_TOO_LARGE', `body of ${bytes.length} bytes exceeds the peer's maxMessageBytes`),
+      )
+    }
+    if ((kind & KIND_MASK) === MessageKind.EVENT) {
+      const admission = this.peerTopics.admit(name)
+      if (admission === 'none') return sink.written() // nobody subscribed: nothing to deliver
+      if (admission === 'wait') return this.peerTopics.defer(name, { kind, bytes, signal, messageId, sink })
+    }
+    this.transmit(kind, name, bytes, signal, messageId, sink)
+  }
+
+  /** @internal writes a one-way message now: one MSG frame, or a channel. */
+  transmit(
+    kind: number,
+    name: string,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+    messageId: number,
+    sink: SendSink,
+  ): void {
+    try {
+      if (bytes.length <= this.maxSingleFrameBody && signal === undefined) {
+        this.session.sendMessage(new OneWayMessage(kind, this.outNames.idOf(name), messageId, bytes, name, sink))
+      } else {
+        this.oneWayChannel(kind, name, bytes, signal, messageId, sink)
+      }
+    } catch (err) {
+      const e = err instanceof SwitchboardError ? err : sbError('INTERNAL', 'send failed', { cause: err })
+      // Refused by a session that ended or is going away: nothing was written.
+      sink.failed(this.sessionEnded || e.code === 'GOING_AWAY' ? lossError(e, false) : e)
+    }
+  }
+
+  /** A one-way message on its own channel (bigger than a chunk, or cancellable). */
+  private oneWayChannel(
+    kind: number,
+    name: string,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+    messageId: number,
+    sink: SendSink,
+  ): void {
+    const ch = this.openChannel({
+      kind,
+      method: this.outNames.idOf(name),
+      messageId,
+      oneWay: true,
+      totalSize: bytes.length,
+    })
+    const onAbort = (): void => {
+      ch.reset(wireCodeOf('CANCELLED'))
+      sink.failed(sbError('CANCELLED', `'${name}' was cancelled`))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    ch.bind({
+      onData() {},
+      onEnd() {},
+      onWritable() {},
+      onReset: (code) => {
+        signal?.removeEventListener('abort', onAbort)
+        const err = sbError(codeFromWire(code), `'${name}' was reset before it was fully written`)
+        const gone = this.sessionEnded || codeFromWire(code) === 'GOING_AWAY'
+        sink.failed(gone ? lossError(err, !ch.needsOpen && codeFromWire(code) !== 'GOING_AWAY') : err)
+      },
+      onSent: () => {
+        signal?.removeEventListener('abort', onAbort)
+        sink.written()
+      },
+    })
+    ch.write(bytes, true)
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------
+
+  /** Subscribes to the peer's events on `topic`: iterate the result, or pass a callback. */
+  subscribe<T = unknown>(topic: string, options: SubscribeOptions | ((value: T) => void) = {}): Subscription<T> {
+    let detach = (): void => {}
+    const sub = new Subscription<T>(topic, options, () => detach())
+    detach = this.attachSubscriber(topic, sub, sub.window)
+    return sub
+  }
+
+  /**
+   * @internal delivers `topic`'s events to `sink` (a link's subscription outlives this
+   * connection). `window`: events the publisher may send ahead. Returns the detach function.
+   */
+  attachSubscriber(topic: string, sink: EventSink, window: number): () => void {
+    return this.topics.attach(topic, sink, window)
   }
 
   /** True when the peer subscribed to `topic` on this connection. */
@@ -269,151 +476,79 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return this.peerTopics.has(topic)
   }
 
-  private observe(promise: Promise<void>, name: string): Promise<void> {
-    promise.catch((err: unknown) => {
-      if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err as SwitchboardError, name)
-    })
-    return promise
+  // ---- calls from the peer -------------------------------------------------------------------
+
+  private nameOf(id: number): string {
+    const name = this.inNames.nameOf(id)
+    // Names are announced before first use, on the same ordered stream: an unknown id is a bug.
+    if (name === undefined) throw sbError('PROTOCOL_ERROR', `name id ${id} was never announced`)
+    return name
   }
 
-  private oneWay(
-    name: string,
-    kind: number,
-    data: unknown,
-    options: SendOptions,
-    messageId = this.nextMessageId(),
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (options.signal?.aborted) return reject(sbError('CANCELLED', `'${name}' was cancelled`))
-      let ch: Channel | undefined
-      try {
-        const body = encodeBody(this.codec, data)
-        if (body.bytes.length > this.remoteMaxMessageBytes) {
-          throw sbError(
-            'MESSAGE_TOO_LARGE',
-            `body of ${body.bytes.length} bytes exceeds the peer's maxMessageBytes`,
-          )
-        }
-        const idempotent = options.idempotent === true && kind === MessageKind.NOTIFY
-        const opened = this.open(
-          name,
-          kind | body.flags | (idempotent ? BodyFlag.IDEMPOTENT : 0),
-          messageId,
-          undefined,
-          undefined,
-          body.bytes.length,
-          true,
-        )
-        ch = opened
-        const onAbort = (): void => {
-          opened.reset(wireCodeOf('CANCELLED'))
-          reject(sbError('CANCELLED', `'${name}' was cancelled`))
-        }
-        options.signal?.addEventListener('abort', onAbort, { once: true })
-        opened.bind(
-          sentHandler(
-            this,
-            opened,
-            () => {
-              options.signal?.removeEventListener('abort', onAbort)
-              resolve()
-            },
-            (err) => {
-              options.signal?.removeEventListener('abort', onAbort)
-              reject(err)
-            },
-          ),
-        )
-        opened.write(body.bytes, true)
-      } catch (err) {
-        const e = err instanceof SwitchboardError ? err : sbError('INTERNAL', 'send failed', { cause: err })
-        // Thrown by open() on an ended or departing session: nothing was written.
-        const unsent = ch === undefined && (this.sessionEnded || e.code === 'GOING_AWAY')
-        reject(unsent ? lossError(e, false) : e)
-      }
-    })
-  }
-
-  /** Subscribes to the peer's events on `topic`; iterate the result. */
-  subscribe<T = unknown>(topic: string, options: SubscribeOptions = {}): Subscription<T> {
-    let ch: Channel | undefined
-    const sub = new Subscription<T>(topic, options, () => {
-      this.subscriptions.get(topic)?.delete(sub as Subscription)
-      if (ch?.canSend) ch.end()
-    })
-    let set = this.subscriptions.get(topic)
-    if (set === undefined) this.subscriptions.set(topic, (set = new Set()))
-    set.add(sub as Subscription)
-    try {
-      ch = this.open(
-        topic,
-        MessageKind.SUBSCRIBE,
-        this.nextMessageId(),
-        undefined,
-        undefined,
-        undefined,
-        false,
-      )
-      ch.bind({
-        onData: (data) => {
-          if (data.length > 0) sub.acknowledge()
-          ch!.consume(data.length)
-        },
-        onEnd: () => sub.fail(sbError('CANCELLED', `publisher ended the subscription to '${topic}'`)),
-        onReset: (code) => sub.fail(sbError(codeFromWire(code), `subscription to '${topic}' ended`)),
-        onWritable: () => {},
-      })
-      ch.write(new Uint8Array(0))
-    } catch (err) {
-      sub.fail(
-        err instanceof SwitchboardError ? err : sbError('INTERNAL', 'subscribe failed', { cause: err }),
-      )
-    }
-    return sub
-  }
-
-  // ---- calls from the peer -----------------------------------------------------------------
-
-  private onChannel(ch: Channel): void {
-    const name = this.inNames.nameOf(ch.header.method)
-    if (name === undefined) {
-      ch.bind(ignoreHandler)
-      ch.reset(wireCodeOf('METHOD_NOT_FOUND'))
-      return
-    }
-    switch (ch.header.kind & 0x0f) {
+  private onMessage(frame: MsgFrame): void {
+    const kind = frame.kind
+    switch (kind & KIND_MASK) {
       case MessageKind.REQUEST:
       case MessageKind.NOTIFY:
-        this.active.add(new IncomingCall(ch, name, this))
-        return
+        return IncomingCall.fromMessage(
+          this,
+          this.nameOf(frame.method),
+          kind,
+          frame.messageId,
+          frame.deadlineMs,
+          frame.trace,
+          frame.data,
+        )
       case MessageKind.EVENT:
-        return this.onEvent(ch, name)
-      case MessageKind.SUBSCRIBE:
-        return this.onPeerSubscribe(ch, name)
+        return this.deliverEvent(this.nameOf(frame.method), kind, frame.data)
       default:
-        ch.bind(ignoreHandler)
-        ch.reset(wireCodeOf('PROTOCOL_ERROR'))
+        throw sbError('PROTOCOL_ERROR', `MSG frame of kind ${kind & KIND_MASK}`)
     }
   }
 
-  private onEvent(ch: Channel, topic: string): void {
+  private deliverEvent(topic: string, kind: number, data: Uint8Array): void {
+    const subs = this.topics.receiving(topic)
+    if (subs === undefined) return
+    let value: unknown
+    try {
+      value = (kind & BodyFlag.RAW) !== 0 ? keepBytes(data) : data.length === 0 ? undefined : this.codec.decode(data)
+    } catch (err) {
+      return this.reportError(err as SwitchboardError)
+    }
+    subs.deliver(value)
+  }
+
+  private onChannel(ch: Channel): void {
+    const kind = ch.header.kind
+    switch (kind & KIND_MASK) {
+      case MessageKind.REQUEST:
+      case MessageKind.NOTIFY:
+        return IncomingCall.fromChannel(this, this.nameOf(ch.header.method), ch)
+      case MessageKind.EVENT:
+        return this.onEventChannel(ch, this.nameOf(ch.header.method))
+      case MessageKind.SUBSCRIBE:
+        return this.peerTopics.subscribed(this.nameOf(ch.header.method), ch)
+      case MessageKind.RESPONSE: {
+        const call = this.pending.get(ch.header.messageId)
+        if (call !== undefined) return call.responseOn(ch)
+        ch.bind(ignoreHandler)
+        ch.reset(wireCodeOf('CANCELLED')) // a late response to a call we gave up on
+        return
+      }
+      default:
+        throw sbError('PROTOCOL_ERROR', `OPEN of kind ${kind & KIND_MASK}`)
+    }
+  }
+
+  /** An event bigger than a chunk: gather it, then deliver it like one from a MSG frame. */
+  private onEventChannel(ch: Channel, topic: string): void {
     const parts: Uint8Array[] = []
-    const raw = (ch.header.kind & 0x10) !== 0
     ch.bind({
       onData: (data, fin) => {
         parts.push(data)
         ch.consume(data.length)
-        if (!fin) return
-        const subs = this.subscriptions.get(topic)
-        if (subs === undefined || subs.size === 0) return
-        const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-        let value: unknown
-        try {
-          value = raw ? whole.slice() : whole.length === 0 ? undefined : this.codec.decode(whole)
-        } catch (err) {
-          return this.reportError(err as SwitchboardError)
-        }
-        for (const sub of subs) sub.deliver(value)
+        // One contiguous copy: the parts are views into records.
+        if (fin) this.deliverEvent(topic, ch.header.kind, Buffer.concat(parts))
       },
       onEnd: () => {},
       onReset: () => {},
@@ -421,36 +556,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     })
   }
 
-  private onPeerSubscribe(ch: Channel, topic: string): void {
-    this.peerTopics.set(topic, (this.peerTopics.get(topic) ?? 0) + 1)
-    let counted = true
-    const drop = (): void => {
-      if (!counted) return
-      counted = false
-      const n = (this.peerTopics.get(topic) ?? 1) - 1
-      if (n === 0) this.peerTopics.delete(topic)
-      else this.peerTopics.set(topic, n)
-    }
-    ch.bind({
-      onData: (data, fin) => {
-        ch.consume(data.length)
-        if (fin) {
-          drop()
-          if (ch.canSend) ch.end()
-        }
-      },
-      onEnd: () => drop(),
-      onReset: () => drop(),
-      onWritable: () => {},
-    })
-    ch.write(Uint8Array.of(1)) // acknowledge: events published from now on reach the subscriber
-  }
-
-  // ---- backpressure, lifecycle -------------------------------------------------------------
+  // ---- backpressure, lifecycle ---------------------------------------------------------------
 
   /** False while more than `writableHighWaterBytes` wait to be written; see drained(). */
   get writable(): boolean {
-    return this.session.queuedBytes < (this.options.writableHighWaterBytes ?? 1024 * 1024)
+    return this.session.queuedBytes + this.peerTopics.waitingBytes < (this.options.writableHighWaterBytes ?? 1024 * 1024)
   }
 
   /** Resolves when writable is true again (at once if it is). */
@@ -477,7 +587,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return Buffer.from(this.session.agreement!.remote.linkId).toString('hex')
   }
 
-  /** The negotiated security mode: 'none', 'noise-nnpsk0', 'noise-xx' or 'noise-xxpsk3'. */
+  /** The negotiated security mode: 'none', 'noise-nnpsk0', 'noise-xx', 'noise-xxpsk3' or 'noise-ik'. */
   get security(): string {
     return this.session.agreement!.security
   }
@@ -512,42 +622,29 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private onSessionClose(err: SwitchboardError | undefined): void {
-    this.closeError = err ?? sbError('SESSION_CLOSED')
+    const reason = err ?? sbError('SESSION_CLOSED')
+    this.closeError = reason
     this.sweep.stop()
-    for (const set of this.subscriptions.values()) for (const sub of set) sub.fail(this.closeError)
-    this.subscriptions.clear()
+    const code = reason.wireCode === 0 ? wireCodeOf('CONNECTION_LOST') : reason.wireCode
+    // Requests the peer counted but never answered: they may have run.
+    for (const call of [...this.pending.values()]) call.onLost(code)
+    this.pending.clear()
+    for (const call of [...this.incoming.values()]) call.cancel(code)
+    this.incoming.clear()
+    this.topics.closeAll(reason)
+    this.peerTopics.closeAll(reason)
     for (const w of this.drainWaiters.splice(0)) w()
     this.emit('close', err)
   }
 
   getStats(): ConnectionStats {
-    let subs = 0
-    for (const set of this.subscriptions.values()) subs += set.size
     return {
       ...this.session.getStats(),
       pendingCalls: this.pending.size,
-      activeHandlers: this.active.size,
-      subscriptions: subs,
+      activeHandlers: this.incoming.size,
+      subscriptions: this.topics.subscriberCount,
     }
   }
 }
 
-const ignoreHandler: ChannelHandler = { onData() {}, onEnd() {}, onReset() {}, onWritable() {} }
-
-function sentHandler(
-  conn: RpcConnection,
-  ch: Channel,
-  onSent: () => void,
-  onFail: (err: SwitchboardError) => void,
-): ChannelHandler & { onSent(): void } {
-  return {
-    onData() {},
-    onEnd() {},
-    onReset(code) {
-      const err = sbError(codeFromWire(code), 'message was reset before it was fully written')
-      onFail(conn.sessionEnded ? lossError(err, !ch.needsOpen) : err)
-    },
-    onWritable() {},
-    onSent,
-  }
-}
+const ignoreHandler = { onData() {}, onEnd() {}, onReset() {}, onWritable() {} }

@@ -29,7 +29,7 @@ export const defaultDedupeWindow: Readonly<DedupeWindow> = Object.freeze({
 
 /** What a finished run left for repeats: response bytes, an error END, or (one-way) nothing. */
 export type Outcome =
-  | { kind: 'response'; bytes: Uint8Array }
+  | { kind: 'response'; raw: boolean; bytes: Uint8Array }
   | { kind: 'error'; status: number; detail: Uint8Array }
   | { kind: 'done' }
 

@@ -1,17 +1,22 @@
 /**
- * One request or one-way message from the peer: gathers the body (or exposes it as a stream),
- * runs the handler with a context whose signal aborts on cancel, deadline or connection loss,
- * and writes the response or a coded error.
+ * One request or one-way message from the peer, and the context its handler gets: runs the
+ * handler, then answers a request with one REPLY frame, or on a RESPONSE channel when the result
+ * is big or a stream.
+ *
+ * It costs what the handler uses: the AbortController behind ctx.signal is made on first read,
+ * and a call enters the connection's table (for CANCEL frames, deadlines, graceful close) only
+ * while its handler's promise is pending or its body is still arriving on a channel.
  */
 import { performance } from 'node:perf_hooks'
-import { codeFromWire, type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { codeFromWire, isSwitchboardError, type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
-import type { Channel, ChannelHandler } from '../mux/channel.ts'
-import { BodyFlag, MessageKind, ResponseType } from '../wire/constants.ts'
-import { IncomingStream, isByteSource, isBytes, pump } from './body.ts'
+import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
+import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
+import type { ReplyFrame } from '../wire/frame.ts'
+import { type ByteSource, IncomingStream, isByteSource, isBytes, pump } from './body.ts'
 import type { Codec } from './codec.ts'
 import type { DedupeTable, Outcome } from './dedupe.ts'
-import { concat } from './outgoing-call.ts'
+import { concat, keepBytes } from './outgoing-call.ts'
 import { encodeRemoteError } from './remote-error.ts'
 import type { Handler, HandlerContext, Peer } from './types.ts'
 
@@ -19,83 +24,139 @@ export interface IncomingHost {
   readonly codec: Codec
   readonly sweep: DeadlineSweep
   readonly localMaxMessageBytes: number
+  /** Largest body that still goes as one REPLY frame. */
+  readonly maxSingleFrameBody: number
   /** The connection itself, handed to handlers as ctx.peer. */
   readonly peer: Peer
   handlerFor(method: string): Handler | undefined
   /** A one-way message's handler failed: nobody is waiting for it, so report it locally. */
   reportError(err: SwitchboardError): void
+  sendReply(frame: ReplyFrame): void
+  openChannel(header: OpenHeader): Channel
+  /** The call now waits (a pending handler, a body still arriving): enter the table. */
+  track(call: IncomingCall): void
+  /** The call is over: leave the table. */
   finished(call: IncomingCall): void
   /** Memory of idempotent messages and this peer's key prefix in it; undefined: no dedupe. */
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
 }
 
+const EMPTY = new Uint8Array(0)
+
 export class IncomingCall implements ChannelHandler, HandlerContext {
   readonly method: string
   readonly messageId: number
-  readonly deadline: number | undefined
   readonly trace: Uint8Array | undefined
   readonly body: AsyncIterable<Uint8Array> | undefined
   readonly peer: Peer
   deadlineAt = Number.POSITIVE_INFINITY
-  private readonly ch: Channel
+  /** True while the call sits in the connection's table. */
+  tracked = false
   private readonly host: IncomingHost
-  private readonly controller = new AbortController()
+  private readonly deadlineMs: number | undefined
+  private deadlineEpoch: number | undefined
+  private controller: AbortController | undefined
+  private abortReason: SwitchboardError | undefined
   private readonly oneWay: boolean
   private readonly raw: boolean
+  private readonly idempotent: boolean
+  private readonly ch: Channel | undefined
   private readonly stream: IncomingStream | undefined
-  private parts: Uint8Array[] = []
+  private parts: Uint8Array[] | undefined
   private size = 0
   private done = false
   private writableWaiter: (() => void) | undefined
   /** Set while this call is the dedupe table's run of its message id. */
   private dedupeKey: string | undefined
-  private readonly idempotent: boolean
 
-  constructor(ch: Channel, method: string, host: IncomingHost) {
-    this.ch = ch
+  private constructor(
+    host: IncomingHost,
+    method: string,
+    kind: number,
+    messageId: number,
+    deadlineMs: number | undefined,
+    trace: Uint8Array | undefined,
+    ch: Channel | undefined,
+  ) {
     this.host = host
     this.method = method
     this.peer = host.peer
-    const h = ch.header
-    this.messageId = h.messageId
-    this.trace = h.trace
-    this.oneWay = (h.kind & 0x0f) === MessageKind.NOTIFY
-    this.raw = (h.kind & BodyFlag.RAW) !== 0
-    this.idempotent = (h.kind & BodyFlag.IDEMPOTENT) !== 0 && (h.kind & BodyFlag.STREAM) === 0
-    if (h.deadlineMs !== undefined) {
-      this.deadline = Date.now() + h.deadlineMs
-      this.deadlineAt = performance.now() + h.deadlineMs
-      host.sweep.add(this)
-    }
-    if ((h.kind & BodyFlag.STREAM) !== 0) {
+    this.messageId = messageId
+    this.trace = trace
+    this.deadlineMs = deadlineMs
+    this.oneWay = (kind & KIND_MASK) === MessageKind.NOTIFY
+    this.raw = (kind & BodyFlag.RAW) !== 0
+    const streamed = (kind & BodyFlag.STREAM) !== 0
+    this.idempotent = (kind & BodyFlag.IDEMPOTENT) !== 0 && !streamed
+    this.ch = ch
+    if (ch !== undefined && streamed) {
       this.stream = new IncomingStream(ch)
       this.body = this.stream
-    } else if (h.totalSize !== undefined && h.totalSize > host.localMaxMessageBytes) {
-      this.refuse('MESSAGE_TOO_LARGE', `body of ${h.totalSize} bytes exceeds maxMessageBytes`)
     }
-    ch.bind(this)
-    if (this.stream !== undefined) this.run(undefined)
   }
 
+  /** A whole message from one MSG frame: decode and run now. */
+  static fromMessage(
+    host: IncomingHost,
+    method: string,
+    kind: number,
+    messageId: number,
+    deadlineMs: number | undefined,
+    trace: Uint8Array | undefined,
+    data: Uint8Array,
+  ): void {
+    const call = new IncomingCall(host, method, kind, messageId, deadlineMs, trace?.slice(), undefined)
+    let value: unknown
+    try {
+      value = call.raw ? keepBytes(data) : data.length === 0 ? undefined : host.codec.decode(data)
+    } catch (err) {
+      return call.respondError(err)
+    }
+    call.run(value)
+  }
+
+  /** A message whose body arrives on a channel (bigger than a chunk, or a stream). */
+  static fromChannel(host: IncomingHost, method: string, ch: Channel): void {
+    const h = ch.header
+    const call = new IncomingCall(host, method, h.kind, h.messageId, h.deadlineMs, h.trace?.slice(), ch)
+    ch.bind(call)
+    call.enter()
+    if (call.stream !== undefined) return call.run(undefined)
+    if (h.totalSize !== undefined && h.totalSize > host.localMaxMessageBytes)
+      call.refuse(`body of ${h.totalSize} bytes exceeds maxMessageBytes`)
+  }
+
+  // ---- HandlerContext --------------------------------------------------------------------------
+
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason)
+    }
     return this.controller.signal
   }
+
+  get deadline(): number | undefined {
+    if (this.deadlineMs === undefined) return undefined
+    this.deadlineEpoch ??= Date.now() + this.deadlineMs
+    return this.deadlineEpoch
+  }
+
+  // ---- the request body on a channel ---------------------------------------------------------
 
   onData(data: Uint8Array, fin: boolean): void {
     if (this.stream !== undefined) return this.stream.push(data, fin)
     if (this.done) return
     this.size += data.length
     if (this.size > this.host.localMaxMessageBytes) {
-      return this.refuse(
-        'MESSAGE_TOO_LARGE',
-        `body exceeds maxMessageBytes (${this.host.localMaxMessageBytes})`,
-      )
+      return this.refuse(`body exceeds maxMessageBytes (${this.host.localMaxMessageBytes})`)
     }
-    if (data.length > 0) this.parts.push(data)
-    this.ch.consume(data.length)
+    if (data.length > 0) (this.parts ??= []).push(data)
+    this.ch!.consume(data.length)
     if (!fin) return
-    const whole = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size)
-    this.parts = []
+    const parts = this.parts ?? []
+    this.parts = undefined
+    const whole = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : concat(parts, this.size)
     let value: unknown
     try {
       value = this.raw ? whole : whole.length === 0 ? undefined : this.host.codec.decode(whole)
@@ -107,17 +168,11 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
 
   onEnd(): void {
     // A request direction never ends with an error status; treat it as a cancel.
-    this.abort(sbError('CANCELLED', 'caller ended the request with an error'))
+    this.cancel(wireCodeOf('CANCELLED'))
   }
 
   onReset(code: number): void {
-    const name = codeFromWire(code)
-    if (this.dedupeKey !== undefined && name !== 'CANCELLED' && name !== 'DEADLINE') {
-      // The connection went, not the caller: the run goes on so the caller's resend (on a new
-      // connection) gets its result from the dedupe table.
-      return
-    }
-    this.abort(sbError(name, `caller reset '${this.method}' (${name})`))
+    this.cancel(code)
   }
 
   onWritable(): void {
@@ -126,16 +181,47 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     w?.()
   }
 
+  // ---- giving up -------------------------------------------------------------------------------
+
+  /** The caller gave up (CANCEL frame, a reset of its body), or the connection went. */
+  cancel(code: number): void {
+    const name = codeFromWire(code)
+    if (this.dedupeKey !== undefined && name !== 'CANCELLED' && name !== 'DEADLINE') {
+      // The connection went, not the caller: the run goes on so the caller's resend (on a new
+      // connection) gets its result from the dedupe table.
+      return
+    }
+    this.abort(sbError(name, `caller gave up on '${this.method}' (${name})`))
+  }
+
   expire(): void {
-    const err = sbError('DEADLINE', `'${this.method}' passed its deadline`)
-    this.ch.reset(wireCodeOf('DEADLINE'))
-    this.abort(err)
+    this.ch?.reset(wireCodeOf('DEADLINE'))
+    this.abort(sbError('DEADLINE', `'${this.method}' passed its deadline`))
   }
 
   private abort(err: SwitchboardError): void {
     this.stream?.fail(err)
-    if (!this.controller.signal.aborted) this.controller.abort(err)
+    if (this.abortReason === undefined) {
+      this.abortReason = err
+      this.controller?.abort(err)
+    }
     this.finish()
+  }
+
+  private refuse(message: string): void {
+    this.ch?.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
+    this.abort(sbError('MESSAGE_TOO_LARGE', message))
+  }
+
+  // ---- running the handler ---------------------------------------------------------------------
+
+  private enter(): void {
+    if (this.tracked || this.done) return
+    if (this.deadlineMs !== undefined) {
+      this.deadlineAt = performance.now() + this.deadlineMs
+      this.host.sweep.add(this)
+    }
+    this.host.track(this)
   }
 
   private run(value: unknown): void {
@@ -144,7 +230,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     if (this.idempotent && dedupe !== undefined) {
       const key = dedupe.keyOf(this.messageId)
       const begun = dedupe.table.begin(key, (outcome) => this.replay(outcome, value))
-      if (begun === 'wait') return
+      if (begun === 'wait') return this.enter()
       if (begun !== 'run') return this.replay(begun, value)
       this.dedupeKey = key
     }
@@ -159,6 +245,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
       return this.respondError(err)
     }
     if (result instanceof Promise) {
+      this.enter()
       result.then(
         (v) => this.respond(v),
         (err: unknown) => this.respondError(err),
@@ -172,9 +259,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   private replay(outcome: Outcome | undefined, value: unknown): void {
     if (this.done) return
     if (outcome === undefined) return this.run(value)
-    const ch = this.ch
-    if (outcome.kind === 'response' && ch.canSend) ch.write(outcome.bytes, true)
-    else if (outcome.kind === 'error' && ch.canSend) ch.end(outcome.status, outcome.detail)
+    if (outcome.kind === 'response') this.sendBody(outcome.bytes, outcome.raw)
+    else if (outcome.kind === 'error') this.sendError(outcome.status, outcome.detail)
     this.finish()
   }
 
@@ -192,48 +278,66 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
       this.remember({ kind: 'done' })
       return this.finish()
     }
-    const ch = this.ch
-    if (!isByteSource(result) && this.dedupeKey !== undefined) {
-      try {
-        const bytes = isBytes(result) ? withType(ResponseType.RAW, result) : this.valueBytes(result)
-        this.remember({ kind: 'response', bytes })
-      } catch {
-        this.remember(undefined)
-      }
-    } else {
+    if (isByteSource(result)) {
       this.remember(undefined)
+      if (this.done) return
+      return this.streamResponse(result)
     }
-    if (this.done || !ch.canSend) return this.finish()
+    let bytes: Uint8Array
+    const raw = isBytes(result)
     try {
-      if (isByteSource(result)) {
-        ch.write(Uint8Array.of(ResponseType.STREAM))
-        pump(result, ch, () => this.writable()).then(
-          () => this.finish(),
-          (err: unknown) => {
-            ch.reset(wireCodeOf('HANDLER_ERROR'))
-            this.host.reportError(
-              sbError('HANDLER_ERROR', `response stream of '${this.method}' failed`, { cause: err }),
-            )
-            this.finish()
-          },
-        )
-        return
-      }
-      if (isBytes(result)) {
-        ch.write(Uint8Array.of(ResponseType.RAW))
-        ch.write(result, true)
-      } else {
-        ch.write(this.valueBytes(result), true)
-      }
+      bytes = raw ? result : result === undefined ? EMPTY : this.host.codec.encode(result)
     } catch (err) {
       return this.respondError(err)
     }
+    this.remember({ kind: 'response', raw, bytes })
+    if (this.done) return
+    this.sendBody(bytes, raw)
     this.finish()
   }
 
-  private valueBytes(result: unknown): Uint8Array {
-    const encoded = result === undefined ? new Uint8Array(0) : this.host.codec.encode(result)
-    return withType(ResponseType.VALUE, encoded)
+  /** One REPLY frame when it fits, else a RESPONSE channel of announced size. */
+  private sendBody(bytes: Uint8Array, raw: boolean): void {
+    if (bytes.length <= this.host.maxSingleFrameBody) {
+      this.host.sendReply({ type: 'reply', messageId: this.messageId, status: 0, raw, data: bytes })
+      return
+    }
+    try {
+      const ch = this.host.openChannel({
+        kind: MessageKind.RESPONSE | (raw ? BodyFlag.RAW : 0),
+        method: 0,
+        messageId: this.messageId,
+        totalSize: bytes.length,
+      })
+      ch.write(bytes, true)
+    } catch {
+      // The session ended under us: the caller learns it from its own connection.
+    }
+  }
+
+  private streamResponse(source: ByteSource): void {
+    let ch: Channel
+    try {
+      ch = this.host.openChannel({
+        kind: MessageKind.RESPONSE | BodyFlag.STREAM,
+        method: 0,
+        messageId: this.messageId,
+      })
+    } catch {
+      return this.finish()
+    }
+    ch.bind(this)
+    this.enter()
+    pump(source, ch, () => this.writable()).then(
+      () => this.finish(),
+      (err: unknown) => {
+        ch.reset(wireCodeOf('HANDLER_ERROR'))
+        this.host.reportError(
+          sbError('HANDLER_ERROR', `response stream of '${this.method}' failed`, { cause: err }),
+        )
+        this.finish()
+      },
+    )
   }
 
   private writable(): Promise<void> {
@@ -242,13 +346,17 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     })
   }
 
+  private sendError(status: number, detail: Uint8Array): void {
+    this.host.sendReply({ type: 'reply', messageId: this.messageId, status, raw: false, data: detail })
+  }
+
   private respondError(err: unknown): void {
     if (this.done && this.dedupeKey === undefined) return
     if (this.oneWay) {
       this.remember({ kind: 'done' })
       this.host.reportError(
-        err instanceof Error && 'code' in err
-          ? (err as SwitchboardError)
+        isSwitchboardError(err)
+          ? err
           : sbError('HANDLER_ERROR', `one-way '${this.method}' failed`, { cause: err }),
       )
       return this.finish()
@@ -256,27 +364,17 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     const { status, detail } = encodeRemoteError(err)
     this.remember({ kind: 'error', status, detail })
     if (this.done) return
-    if (this.ch.canSend) this.ch.end(status, detail)
+    this.sendError(status, detail)
     this.finish()
-  }
-
-  private refuse(code: 'MESSAGE_TOO_LARGE', message: string): void {
-    this.ch.reset(wireCodeOf(code))
-    this.abort(sbError(code, message))
   }
 
   private finish(): void {
     if (this.done) return
     this.done = true
-    this.parts = []
-    this.host.sweep.delete(this)
-    this.host.finished(this)
+    this.parts = undefined
+    if (this.tracked) {
+      this.host.sweep.delete(this)
+      this.host.finished(this)
+    }
   }
-}
-
-function withType(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + 1)
-  out[0] = type
-  out.set(body, 1)
-  return out
 }

@@ -1,19 +1,22 @@
 /**
- * One request from this side: opens a channel, writes the body, settles exactly once with the
- * response or a coded error (deadline, cancel, connection lost, remote error).
+ * One request from this side, from start until it settles exactly once: with the response, or a
+ * coded error (deadline, cancel, connection lost, remote error).
+ *
+ * A body that fits in one chunk goes as one MSG frame, and this object is that frame (no channel,
+ * no copy); a bigger or streamed body goes on a one-way channel. Either way the response comes
+ * back by message id: one REPLY frame, or a RESPONSE channel when it is big or a stream.
  */
 import { performance } from 'node:perf_hooks'
-import { codeFromWire, isSwitchboardError, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { codeFromWire, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
-import type { Channel, ChannelHandler } from '../mux/channel.ts'
-import { BodyFlag, MessageKind, ResponseType } from '../wire/constants.ts'
+import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
+import type { OutgoingMessage } from '../mux/messages.ts'
+import { BodyFlag, MessageKind } from '../wire/constants.ts'
+import type { ReplyFrame } from '../wire/frame.ts'
 import { type ByteSource, IncomingStream, isByteSource, isBytes, pump } from './body.ts'
 import type { Codec } from './codec.ts'
 import { decodeRemoteError } from './remote-error.ts'
-import type { RequestOptions } from './types.ts'
-
-/** Default deadline of a call whose body and response are values, ms. */
-export const DEFAULT_TIMEOUT_MS = 30_000
+import type { CallSink } from './sinks.ts'
 
 /** What a call needs from its connection. */
 export interface CallHost {
@@ -23,97 +26,116 @@ export interface CallHost {
   readonly remoteMaxMessageBytes: number
   /** Largest non-streamed body we accept. */
   readonly localMaxMessageBytes: number
-  open(
-    method: string,
-    kind: number,
-    messageId: number,
-    deadlineMs: number | undefined,
-    trace: Uint8Array | undefined,
-    totalSize: number | undefined,
-    oneWay: boolean,
-  ): Channel
-  nextMessageId(): number
+  /** Largest body that still goes as one MSG frame. */
+  readonly maxSingleFrameBody: number
+  /** The id of a method or topic name in our table (announced to the peer on first use). */
+  nameId(name: string): number
+  /** Queues a whole message; throws GOING_AWAY / SESSION_CLOSED when it cannot. */
+  sendMessage(msg: OutgoingMessage): void
+  /** Opens a channel; throws as sendMessage. */
+  openChannel(header: OpenHeader): Channel
+  /** Tells the peer we gave up on a request. */
+  sendCancel(messageId: number, code: number): void
   settled(call: OutgoingCall): void
-  /** True once the session has closed (a channel reset now means the connection is gone). */
+  /** True once the session has closed (a reset now means the connection is gone). */
   readonly sessionEnded: boolean
 }
 
 /**
- * Details on an error that ended a call because its connection ended: `lost` is true, and
- * `written` says whether any byte of it (its OPEN) had been handed to the transport. link/ uses
- * them to decide between a resend and OUTCOME_UNKNOWN.
+ * Details on an error that ended a message because its connection ended: `lost` is true, and
+ * `written` says whether any byte of it had been handed to the transport. link/ uses them to
+ * decide between a resend and OUTCOME_UNKNOWN.
  */
 export interface LossDetails {
   lost: true
   written: boolean
 }
 
-/** The error for a call whose connection ended; see LossDetails. */
+/** The error for a message whose connection ended; see LossDetails. */
 export function lossError(err: SwitchboardError, written: boolean): SwitchboardError {
   const details: LossDetails = { lost: true, written }
   return new SwitchboardError(err.code, err.message, { cause: err, details: { ...details } })
 }
 
-/** True when `err` ended a call because its connection ended (see LossDetails). */
+/** True when `err` ended a message because its connection ended (see LossDetails). */
 export function lossOf(err: unknown): LossDetails | undefined {
   if (!(err instanceof SwitchboardError) || err.details?.lost !== true) return undefined
   return { lost: true, written: err.details.written === true }
 }
 
+const EMPTY = new Uint8Array(0)
+
 /** Encodes a value or bytes into one body; returns the kind flags that say which it is. */
 export function encodeBody(codec: Codec, data: unknown): { flags: number; bytes: Uint8Array } {
   if (isBytes(data)) return { flags: BodyFlag.RAW, bytes: data }
-  return { flags: 0, bytes: data === undefined ? new Uint8Array(0) : codec.encode(data) }
+  return { flags: 0, bytes: data === undefined ? EMPTY : codec.encode(data) }
 }
 
-export class OutgoingCall implements ChannelHandler {
-  readonly method: string
+/** A received body of raw bytes: small ones are copied so they do not pin the socket's chunk. */
+export function keepBytes(view: Uint8Array): Uint8Array {
+  return view.length < 1024 ? view.slice() : view
+}
+
+export class OutgoingCall implements OutgoingMessage, ChannelHandler {
+  // ---- the MSG frame (when the body fits in one) --------------------------------------------
+  readonly type = 'msg'
+  kind = MessageKind.REQUEST as number
+  method = 0
+  readonly messageId: number
+  deadlineMs: number | undefined
+  trace: Uint8Array | undefined
+  data: Uint8Array = EMPTY
+  seq = 0
+
+  readonly name: string
   deadlineAt = Number.POSITIVE_INFINITY
   private readonly host: CallHost
-  private readonly resolve: (value: unknown) => void
-  private readonly reject: (err: SwitchboardError) => void
+  private readonly sink: CallSink
   private readonly signal: AbortSignal | undefined
-  private ch: Channel | undefined
-  private settledFlag = false
+  /** The channel carrying a big or streamed request body. */
+  private requestChannel: Channel | undefined
+  /** The channel carrying a big or streamed response. */
+  private responseChannel: Channel | undefined
+  private written = false
+  private done = false
   private explicitDeadline = false
-  private responseType = -1
-  private parts: Uint8Array[] = []
+  private parts: Uint8Array[] | undefined
   private size = 0
+  private raw = false
   private stream: IncomingStream | undefined
-  private readonly onAbort = (): void => this.cancel()
+  private onAbort: (() => void) | undefined
+  private writableWaiter: (() => void) | undefined
 
-  constructor(
-    host: CallHost,
-    method: string,
-    resolve: (v: unknown) => void,
-    reject: (e: SwitchboardError) => void,
-    signal: AbortSignal | undefined,
-  ) {
+  constructor(host: CallHost, name: string, messageId: number, sink: CallSink, signal: AbortSignal | undefined) {
     this.host = host
-    this.method = method
-    this.resolve = resolve
-    this.reject = reject
+    this.name = name
+    this.messageId = messageId
+    this.sink = sink
     this.signal = signal
   }
 
-  start(data: unknown, options: RequestOptions, messageId: number): void {
-    if (this.signal?.aborted)
-      return this.fail(sbError('CANCELLED', `'${this.method}' was cancelled before it started`))
+  /**
+   * Sends the request. `timeoutMs` was validated by the caller (undefined: no deadline).
+   * `explicit`: the caller set it (a streamed response then keeps it).
+   */
+  start(
+    data: unknown,
+    timeoutMs: number | undefined,
+    explicit: boolean,
+    trace: Uint8Array | undefined,
+    idempotent: boolean,
+  ): void {
+    if (this.signal?.aborted) return this.fail(sbError('CANCELLED', `'${this.name}' was cancelled before it started`))
+    this.explicitDeadline = explicit
     const streamed = isByteSource(data)
-    let timeout = options.timeout
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
-      return this.fail(sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms'))
-    }
-    this.explicitDeadline = timeout !== undefined
-    if (timeout === undefined && !streamed) timeout = DEFAULT_TIMEOUT_MS
-    let flags = 0
+    let flags = idempotent ? BodyFlag.IDEMPOTENT : 0
     let bytes: Uint8Array | undefined
     try {
       if (streamed) {
-        flags = BodyFlag.STREAM
+        flags |= BodyFlag.STREAM
       } else {
         const body = encodeBody(this.host.codec, data)
-        flags = body.flags
+        flags |= body.flags
         bytes = body.bytes
         if (bytes.length > this.host.remoteMaxMessageBytes) {
           throw sbError(
@@ -122,90 +144,128 @@ export class OutgoingCall implements ChannelHandler {
           )
         }
       }
-      if (options.idempotent === true) flags |= BodyFlag.IDEMPOTENT
-      this.ch = this.host.open(
-        this.method,
-        MessageKind.REQUEST | flags,
-        messageId,
-        // The wire carries whole ms (a varint); round a fraction up so the peer never stops early.
-        timeout === undefined ? undefined : Math.ceil(timeout),
-        options.trace,
-        bytes?.length,
-        false,
-      )
+      this.kind = MessageKind.REQUEST | flags
+      this.method = this.host.nameId(this.name)
+      // The wire carries whole ms (a varint); round a fraction up so the peer never stops early.
+      this.deadlineMs = timeoutMs === undefined ? undefined : Math.ceil(timeoutMs)
+      this.trace = trace
+      if (bytes !== undefined && bytes.length <= this.host.maxSingleFrameBody) {
+        this.data = bytes
+        this.host.sendMessage(this)
+      } else {
+        this.requestChannel = this.host.openChannel({
+          kind: this.kind,
+          method: this.method,
+          messageId: this.messageId,
+          oneWay: true,
+          deadlineMs: this.deadlineMs,
+          trace,
+          totalSize: bytes?.length,
+        })
+        this.requestChannel.bind(this)
+      }
     } catch (err) {
-      // A session that ended before the OPEN was queued: nothing was written.
-      if (this.host.sessionEnded || isSwitchboardError(err, 'GOING_AWAY'))
-        return this.fail(lossError(err as SwitchboardError, false))
-      return this.fail(err as SwitchboardError)
+      const e = err instanceof SwitchboardError ? err : sbError('INTERNAL', 'request failed', { cause: err })
+      // Refused by a session that ended or is going away: nothing was written.
+      if (this.host.sessionEnded || e.code === 'GOING_AWAY') return this.fail(lossError(e, false))
+      return this.fail(e)
     }
-    this.ch.bind(this)
-    if (timeout !== undefined) {
-      this.deadlineAt = performance.now() + timeout
+    if (timeoutMs !== undefined) {
+      this.deadlineAt = performance.now() + timeoutMs
       this.host.sweep.add(this)
     }
-    this.signal?.addEventListener('abort', this.onAbort, { once: true })
-    if (bytes !== undefined) {
-      this.ch.write(bytes, true)
-    } else {
-      const ch = this.ch
-      pump(data as ByteSource, ch, () => this.writable()).catch((err: unknown) => {
-        // The caller's body source failed: stop the peer's handler and fail the call, coded.
-        const e =
-          err instanceof SwitchboardError
-            ? err
-            : sbError('CANCELLED', 'request stream failed', { cause: err })
-        ch.reset(e.wireCode === 0 ? wireCodeOf('CANCELLED') : e.wireCode)
-        this.fail(e)
-      })
+    if (this.signal !== undefined) {
+      this.onAbort = () => this.giveUp('CANCELLED', `'${this.name}' was cancelled`)
+      this.signal.addEventListener('abort', this.onAbort, { once: true })
     }
-  }
-
-  private writableWaiter: (() => void) | undefined
-
-  private writable(): Promise<void> {
-    return new Promise((resolve) => {
-      this.writableWaiter = resolve
+    const ch = this.requestChannel
+    if (ch === undefined) return
+    if (bytes !== undefined) {
+      ch.write(bytes, true)
+      return
+    }
+    pump(data as ByteSource, ch, () => this.writable()).catch((err: unknown) => {
+      // The caller's body source failed: stop the peer's handler and fail the call, coded.
+      const e =
+        err instanceof SwitchboardError ? err : sbError('CANCELLED', 'request stream failed', { cause: err })
+      this.giveUp(e.wireCode === 0 ? 'CANCELLED' : e.code, e.message, e)
     })
   }
 
-  onWritable(): void {
-    const w = this.writableWaiter
-    this.writableWaiter = undefined
-    w?.()
+  // ---- OutgoingMessage: what became of the MSG frame -----------------------------------------
+
+  onWritten(): void {
+    this.written = true
   }
 
-  onData(data: Uint8Array, fin: boolean): void {
-    let body = data
-    if (this.responseType < 0) {
-      if (body.length === 0) return fin ? this.fail(sbError('PROTOCOL_ERROR', 'empty response')) : undefined
-      this.responseType = body[0]!
-      body = body.subarray(1)
-      if (this.responseType === ResponseType.STREAM) {
-        this.stream = new IncomingStream(this.ch!)
-        // A streamed response has no default deadline once it starts; an explicit one still runs.
-        if (!this.explicitDeadline) this.host.sweep.delete(this)
-        this.succeed(this.stream)
-      }
+  onRefused(code: number): void {
+    const name = codeFromWire(code)
+    this.fail(lossError(sbError(name, `'${this.name}' was not processed: ${name} (safe to retry)`), false))
+  }
+
+  onLost(code: number): void {
+    const name = codeFromWire(code)
+    this.fail(lossError(sbError(name, `connection ended while '${this.name}' was in flight (${name})`), true))
+  }
+
+  // ---- the response --------------------------------------------------------------------------
+
+  /** The whole response in one REPLY frame. */
+  reply(frame: ReplyFrame): void {
+    if (this.done) return
+    if (frame.status !== 0) return this.fail(decodeRemoteError(frame.status, frame.data, this.name))
+    if (frame.raw) return this.succeed(keepBytes(frame.data))
+    try {
+      this.succeed(frame.data.length === 0 ? undefined : this.host.codec.decode(frame.data))
+    } catch (err) {
+      this.fail(err as SwitchboardError)
     }
+  }
+
+  /** The response comes on its own channel (big, or a stream). */
+  responseOn(ch: Channel): void {
+    if (this.done || this.responseChannel !== undefined) {
+      ch.reset(wireCodeOf('CANCELLED'))
+      return
+    }
+    this.responseChannel = ch
+    const kind = ch.header.kind
+    this.raw = (kind & BodyFlag.RAW) !== 0
+    if ((kind & BodyFlag.STREAM) !== 0) {
+      this.stream = new IncomingStream(ch)
+      // A streamed response has no default deadline once it starts; an explicit one still runs.
+      if (!this.explicitDeadline) this.host.sweep.delete(this)
+      this.succeed(this.stream)
+    } else if (ch.header.totalSize !== undefined && ch.header.totalSize > this.host.localMaxMessageBytes) {
+      ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
+      this.fail(sbError('MESSAGE_TOO_LARGE', `response to '${this.name}' exceeds maxMessageBytes`))
+      return
+    }
+    ch.bind(this)
+  }
+
+  // ---- ChannelHandler: the request channel (we send) and the response channel (we receive) ----
+
+  onData(data: Uint8Array, fin: boolean): void {
     if (this.stream !== undefined) {
-      this.stream.push(body, fin)
+      this.stream.push(data, fin)
       if (fin) this.cleanup()
       return
     }
-    this.size += body.length
+    const ch = this.responseChannel
+    if (ch === undefined || this.done) return
+    this.size += data.length
     if (this.size > this.host.localMaxMessageBytes) {
-      this.ch!.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
-      return this.fail(sbError('MESSAGE_TOO_LARGE', `response to '${this.method}' exceeds maxMessageBytes`))
+      ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
+      return this.fail(sbError('MESSAGE_TOO_LARGE', `response to '${this.name}' exceeds maxMessageBytes`))
     }
-    if (body.length > 0) this.parts.push(body)
-    this.ch!.consume(data.length)
+    if (data.length > 0) (this.parts ??= []).push(data)
+    ch.consume(data.length)
     if (!fin) return
-    const whole = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size)
-    this.parts = []
-    if (this.responseType === ResponseType.RAW) return this.succeed(whole)
-    if (this.responseType !== ResponseType.VALUE)
-      return this.fail(sbError('PROTOCOL_ERROR', `unknown response type ${this.responseType}`))
+    const parts = this.parts ?? []
+    this.parts = undefined
+    const whole = parts.length === 1 ? parts[0]! : concat(parts, this.size)
+    if (this.raw) return this.succeed(whole)
     try {
       this.succeed(whole.length === 0 ? undefined : this.host.codec.decode(whole))
     } catch (err) {
@@ -214,51 +274,75 @@ export class OutgoingCall implements ChannelHandler {
   }
 
   onEnd(status: number, detail: Uint8Array): void {
-    this.fail(decodeRemoteError(status, detail, this.method))
+    this.fail(decodeRemoteError(status, detail, this.name))
   }
 
   onReset(code: number): void {
     const name = codeFromWire(code)
     if (this.host.sessionEnded) {
-      const err = sbError(name, `connection ended while '${this.method}' was in flight (${name})`)
-      return this.fail(lossError(err, this.ch !== undefined && !this.ch.needsOpen))
+      const err = sbError(name, `connection ended while '${this.name}' was in flight (${name})`)
+      return this.fail(lossError(err, this.wasWritten()))
     }
-    const messages: Partial<Record<string, string>> = {
-      GOING_AWAY: `'${this.method}' was not processed: the peer is going away (safe to retry)`,
-      CONNECTION_LOST: `connection lost while '${this.method}' was in flight (outcome unknown)`,
+    if (name === 'GOING_AWAY') {
+      // The peer's GOAWAY refused our request channel: it never ran.
+      const err = sbError(name, `'${this.name}' was not processed: the peer is going away (safe to retry)`)
+      return this.fail(lossError(err, false))
     }
-    this.fail(sbError(name, messages[name] ?? `'${this.method}' was reset by the peer (${name})`))
+    this.fail(sbError(name, `'${this.name}' was reset by the peer (${name})`))
   }
+
+  onWritable(): void {
+    const w = this.writableWaiter
+    this.writableWaiter = undefined
+    w?.()
+  }
+
+  private writable(): Promise<void> {
+    return new Promise((resolve) => {
+      this.writableWaiter = resolve
+    })
+  }
+
+  private wasWritten(): boolean {
+    return this.written || (this.requestChannel !== undefined && !this.requestChannel.needsOpen)
+  }
+
+  // ---- giving up -----------------------------------------------------------------------------
 
   /** The sweep found the deadline passed. */
   expire(): void {
-    this.ch?.reset(wireCodeOf('DEADLINE'))
-    this.fail(sbError('DEADLINE', `'${this.method}' did not complete before its deadline`))
+    this.giveUp('DEADLINE', `'${this.name}' did not complete before its deadline`)
   }
 
-  private cancel(): void {
-    this.ch?.reset(wireCodeOf('CANCELLED'))
-    this.fail(sbError('CANCELLED', `'${this.method}' was cancelled`, { cause: this.signal?.reason }))
+  /** Cancel, deadline or a failed body: tell the peer (if it may have the request), then fail. */
+  private giveUp(code: 'CANCELLED' | 'DEADLINE' | string, message: string, cause?: SwitchboardError): void {
+    if (this.done) return
+    const wire = wireCodeOf(code as 'CANCELLED')
+    this.requestChannel?.reset(wire)
+    this.responseChannel?.reset(wire)
+    if (this.wasWritten()) this.host.sendCancel(this.messageId, wire)
+    const reason = this.signal?.aborted ? this.signal.reason : undefined
+    this.fail(cause ?? sbError(code as 'CANCELLED', message, reason === undefined ? undefined : { cause: reason }))
   }
 
   private succeed(value: unknown): void {
-    if (this.settledFlag) return
-    this.settledFlag = true
+    if (this.done) return
+    this.done = true
     if (this.stream === undefined) this.cleanup()
-    this.resolve(value)
+    this.sink.resolved(value)
   }
 
   private fail(err: SwitchboardError): void {
     this.stream?.fail(err)
     this.cleanup()
-    if (this.settledFlag) return
-    this.settledFlag = true
-    this.reject(err)
+    if (this.done) return
+    this.done = true
+    this.sink.rejected(err)
   }
 
   private cleanup(): void {
     this.host.sweep.delete(this)
-    this.signal?.removeEventListener('abort', this.onAbort)
+    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
     this.onWritable()
     this.host.settled(this)
   }

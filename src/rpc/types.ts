@@ -28,6 +28,13 @@ export interface RequestOptions {
   ordered?: boolean
 }
 
+/** @internal what one attempt of a message carries besides its body (a link's delivery is one). */
+export interface AttemptOptions {
+  readonly signal?: AbortSignal | undefined
+  readonly trace?: Uint8Array | undefined
+  readonly idempotent?: boolean | undefined
+}
+
 /** Per-message options for send() and publish(). */
 export interface SendOptions {
   /** Cancels a message not yet fully written: it rejects with CANCELLED. */

@@ -20,6 +20,7 @@ import { SECURITY_NONE } from '../handshake/security-modes.ts'
 import { channels, debug, publish } from '../internal/diagnostics.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { limitsFromSettings, limitsToSettings } from '../mux/limits.ts'
+import type { OutgoingMessage } from '../mux/messages.ts'
 import { Mux, type MuxStats } from '../mux/mux.ts'
 import { type Compressor, resolveCompressors } from '../record/compression.ts'
 import { RecordOpener } from '../record/opener.ts'
@@ -27,7 +28,7 @@ import { RecordPacker } from '../record/packer.ts'
 import type { Transport } from '../transport/types.ts'
 import { identityCipher, type RecordCipher } from '../wire/cipher.ts'
 import { MAX_RECORD_BODY, PREAMBLE_BYTES, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
-import type { Frame } from '../wire/frame.ts'
+import type { CancelFrame, Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
 import {
   encodeHandshakeRefusal,
   encodeHelloRefusal,
@@ -56,10 +57,24 @@ export type SessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 export interface SessionHandler {
   /** The peer opened a channel: bind a ChannelHandler synchronously. */
   onChannel(ch: Channel): void
+  /** A whole message arrived in one frame (views into the record: copy to keep). */
+  onMessage(frame: MsgFrame): void
+  /** A reply to one of our requests arrived. */
+  onReply(frame: ReplyFrame): void
+  /** The peer gave up on a request. */
+  onCancel(messageId: number, code: number): void
   /** The peer interned a name under an id in its table. */
   onName?(id: number, name: string): void
-  /** The peer is going away; local channels above `lastChannel` were reset with GOING_AWAY. */
-  onGoaway?(lastChannel: number, code: ErrorCode): void
+  /**
+   * The peer is going away; our messages after its first `lastProcessed` were refused (their
+   * channels reset, their MSG frames told through their callbacks) with GOING_AWAY.
+   */
+  onGoaway?(lastProcessed: number, code: ErrorCode): void
+  /**
+   * True while the layer above still has work on this session that no channel shows: requests
+   * awaiting replies, or requests of the peer still being answered. A graceful close waits.
+   */
+  busy?(): boolean
   /** The session closed; `err` is undefined for a clean close. Called exactly once. */
   onClose?(err: SwitchboardError | undefined): void
   /** A flush finished: queued bytes went down (backpressure waiters may proceed). */
@@ -131,6 +146,10 @@ export class Session {
   private rejectReady!: (err: SwitchboardError) => void
   private readonly closedPromise: Promise<void>
   private resolveClosed!: () => void
+  /** Resolves when the peer acknowledged our first SETTINGS: it has processed our hello. */
+  private readonly confirmedPromise: Promise<void>
+  private resolveConfirmed!: () => void
+  private rejectConfirmed!: (err: SwitchboardError) => void
 
   private constructor(
     transport: Transport,
@@ -164,6 +183,11 @@ export class Session {
     this.closedPromise = new Promise((resolve) => {
       this.resolveClosed = resolve
     })
+    this.confirmedPromise = new Promise((resolve, reject) => {
+      this.resolveConfirmed = resolve
+      this.rejectConfirmed = reject
+    })
+    this.confirmedPromise.catch(() => {}) // observed through confirmed; never unhandled
   }
 
   /**
@@ -333,6 +357,10 @@ export class Session {
       { role: this.role, local: this.opts.limits, remote: remoteLimits, now: now() },
       {
         onChannel: (ch) => this.handler.onChannel(ch),
+        onMessage: (frame) => this.handler.onMessage(frame),
+        onReply: (frame) => this.handler.onReply(frame),
+        onCancel: (id, code) => this.handler.onCancel(id, code),
+        onSettingsAck: () => this.resolveConfirmed(),
         onName: (id, name) => this.handler.onName?.(id, name),
         onGoaway: (last, code) => this.onGoaway(last, code),
         onFlush: () => this.scheduleFlush(),
@@ -341,6 +369,8 @@ export class Session {
     )
     this.ticker = setInterval(() => this.mux?.tick(now()), this.mux.tickEveryMs)
     this.ticker.unref()
+    // Our first frame: its acknowledgement proves the peer processed our hello (see confirmed).
+    this.mux.control({ type: 'settings', ack: false, values: [] })
     this.transition('open')
     publish(channels.handshake, {
       role: this.role,
@@ -380,6 +410,33 @@ export class Session {
     return this.mux.open(header)
   }
 
+  /** Queues a whole message as one MSG frame (see Mux.sendMessage). */
+  sendMessage(msg: OutgoingMessage): void {
+    if (this.mux === undefined || this.state !== 'open')
+      throw sbError('SESSION_CLOSED', `session is ${this.state}`)
+    this.mux.sendMessage(msg)
+  }
+
+  /** Sends a REPLY or CANCEL (ignored once closed: nobody is left to read it). */
+  sendControl(frame: ReplyFrame | CancelFrame): void {
+    if (this.mux === undefined || this.state === 'closed') return
+    this.mux.sendControl(frame)
+  }
+
+  /** The largest MSG frame payload the peer takes; bigger messages go on a channel. */
+  get maxMessageFrameBytes(): number {
+    return this.mux?.maxMessageFrameBytes ?? 0
+  }
+
+  /**
+   * Resolves once the peer has processed our hello (it acknowledged the SETTINGS we send first),
+   * so a refusal it sends with its hello (PAIR_FULL) is seen before the session is used; rejects
+   * if the session ends first.
+   */
+  get confirmed(): Promise<void> {
+    return this.confirmedPromise
+  }
+
   /** Interns a name in our table: the peer learns it before any OPEN that uses it. */
   sendName(id: number, name: string): void {
     if (this.mux === undefined || this.state === 'closed') throw sbError('SESSION_CLOSED')
@@ -413,7 +470,7 @@ export class Session {
     if (mux === undefined || this.state === 'closed' || this.waitingDrain) return
     const frames = mux.drain(now(), this.opts.flushBytes)
     if (frames.length > 0) this.writeFrames(frames)
-    if (this.state === 'closing' && mux.idle && !mux.hasOutput) {
+    if (this.state === 'closing' && this.idle && !mux.hasOutput) {
       this.finishClose()
       return
     }
@@ -434,10 +491,19 @@ export class Session {
 
   // ---- closing ------------------------------------------------------------------------------
 
-  private onGoaway(lastChannel: number, code: ErrorCode): void {
+  private onGoaway(lastProcessed: number, code: ErrorCode): void {
     this.goawayReceived = true
     this.goawayCode = code
-    this.handler.onGoaway?.(lastChannel, code)
+    // A GOAWAY before our SETTINGS was acknowledged is the peer refusing this connection.
+    if (code !== 'GOING_AWAY') this.rejectConfirmed(this.refusal()!)
+    this.handler.onGoaway?.(lastProcessed, code)
+  }
+
+  /** The peer's GOAWAY code as an error, when it closed us for a reason. */
+  private refusal(): SwitchboardError | undefined {
+    const code = this.goawayCode
+    if (code === undefined || code === 'GOING_AWAY') return undefined
+    return sbError(code, `refused by the peer (${code})`)
   }
 
   /**
@@ -503,13 +569,18 @@ export class Session {
       // even when our side then saw a reset (we were still writing when the peer closed).
       const cause = err === undefined ? undefined : { cause: err }
       this.settle(sbError(code, `${this.transport.remote} closed the session: ${code}`, cause))
-    } else if (this.goawayReceived && this.mux?.idle === true && err === undefined) {
+    } else if (this.goawayReceived && this.idle && err === undefined) {
       this.settle(undefined) // the peer said goodbye and nothing was left open: a clean close
     } else {
       const cause = err === undefined ? undefined : { cause: err }
       this.settle(sbError('CONNECTION_LOST', `connection to ${this.transport.remote} lost`, cause))
     }
     this.resolveClosed()
+  }
+
+  /** No channel open, no message waiting, and nothing the layer above waits for. */
+  private get idle(): boolean {
+    return this.mux?.idle === true && this.handler.busy?.() !== true
   }
 
   /** Moves to closed exactly once: stops timers, fails every channel, reports. */
@@ -523,6 +594,7 @@ export class Session {
     clearInterval(this.ticker)
     this.mux?.closeAll(err ?? sbError('SESSION_CLOSED'))
     if (wasHandshaking) this.rejectReady(err ?? sbError('SESSION_CLOSED'))
+    this.rejectConfirmed(this.refusal() ?? err ?? sbError('SESSION_CLOSED'))
     if (err !== undefined)
       publish(channels.error, { role: this.role, remote: this.transport.remote, error: err })
     publish(channels.close, { role: this.role, remote: this.transport.remote, error: err })

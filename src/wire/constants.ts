@@ -9,7 +9,7 @@ export const PREAMBLE_MAGIC = [0x53, 0x57, 0x42, 0x44] as const
 /** Length of the preamble: 4 magic bytes, u8 major, u8 minor. */
 export const PREAMBLE_BYTES = 6
 /** Protocol major version this implementation speaks. Peers with no common major refuse. */
-export const PROTOCOL_MAJOR = 1
+export const PROTOCOL_MAJOR = 2
 /** Protocol minor version: additions a peer may ignore. */
 export const PROTOCOL_MINOR = 0
 
@@ -38,18 +38,27 @@ export const FrameType = {
   END: 0x03,
   /** Aborts both directions of a channel with a reason code. */
   RESET: 0x04,
-  /** Grants more send credit on a channel, or on the connection when channel is 0. */
+  /**
+   * Grants more send credit on a channel (bytes; events on a subscription), or on the connection
+   * when channel is 0, where it also carries how many messages the sender has processed.
+   */
   CREDIT: 0x05,
   /** Liveness probe with 8 opaque bytes; answered by PONG with the same bytes. */
   PING: 0x06,
   /** Answer to PING. */
   PONG: 0x07,
-  /** The sender will open no more channels and accept none above `lastChannel`. */
+  /** The sender takes no more messages: those after the first `lastProcessed` it received are refused. */
   GOAWAY: 0x08,
   /** Changes negotiated values (never selects features). */
   SETTINGS: 0x09,
   /** Interns a name (method, topic) under a small id in the sender's name table. */
   NAME: 0x0a,
+  /** A whole message in one frame, no channel: header fields, then the body (the hot path). */
+  MSG: 0x0b,
+  /** The whole response to a request, in one frame: its message id, a status, the body. */
+  REPLY: 0x0c,
+  /** The caller gives up on a request (cancelled, deadline): its message id and a code. */
+  CANCEL: 0x0d,
 } as const
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType]
 
@@ -65,21 +74,31 @@ export const FrameFlag = {
   HAS_SIZE: 0x08,
   /** OPEN: one-way; the receiver's direction is closed from the start (it sends no reply). */
   ONE_WAY: 0x10,
+  /** REPLY: the body is raw bytes, not a codec-encoded value. */
+  RAW: 0x20,
   /** SETTINGS: acknowledges the peer's settings. */
   ACK: 0x01,
 } as const
 
-/** Message kinds carried in OPEN. The mux does not interpret them; rpc/ does. */
+/**
+ * Message kinds carried in MSG and OPEN (the low 4 bits of `kind`; BodyFlag bits above). The
+ * mux interprets them only to count messages (a RESPONSE is not one); rpc/ handles them.
+ */
 export const MessageKind = {
-  /** Expects a response on the same channel. */
+  /** Expects a response: a REPLY frame, or a RESPONSE channel, carrying its message id. */
   REQUEST: 0,
-  /** One-way: the receiver sends nothing back but END/RESET on failure. */
+  /** One-way: the receiver sends nothing back. */
   NOTIFY: 1,
-  /** A published event on a topic. */
+  /** A published event on a topic (method = the topic's id). */
   EVENT: 2,
-  /** Starts a subscription to a topic; the channel stays open while it lasts. */
+  /** Starts a subscription to a topic (OPEN only); the channel stays open while it lasts. */
   SUBSCRIBE: 3,
+  /** OPEN only: a response too big for one REPLY frame, or a stream; message id = the request's. */
+  RESPONSE: 4,
 } as const
+
+/** Mask of the MessageKind bits of a `kind` field. */
+export const KIND_MASK = 0x0f
 
 /** Bits ORed into an OPEN's kind that say how its body is encoded (low 4 bits: MessageKind). */
 export const BodyFlag = {
@@ -92,16 +111,6 @@ export const BodyFlag = {
    * dedupes by (peer identity, link id, message id) and answers a repeat with the first result.
    */
   IDEMPOTENT: 0x40,
-} as const
-
-/** First body byte of a response (the reply direction of a REQUEST channel). */
-export const ResponseType = {
-  /** The rest is one codec-encoded value. */
-  VALUE: 0,
-  /** The rest is raw bytes. */
-  RAW: 1,
-  /** The rest is a byte stream. */
-  STREAM: 2,
 } as const
 
 /** Setting keys (SETTINGS frame and hello limits). Unknown keys are ignored. */

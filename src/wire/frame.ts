@@ -54,6 +54,8 @@ export interface CreditFrame {
   /** 0 = the connection window. */
   channel: number
   increment: number
+  /** Connection credit only (channel 0): messages the sender has accepted so far, cumulative. */
+  processed?: number | undefined
 }
 export interface PingFrame {
   type: 'ping' | 'pong'
@@ -62,8 +64,11 @@ export interface PingFrame {
 }
 export interface GoawayFrame {
   type: 'goaway'
-  /** Highest channel id opened by the receiver of this frame that the sender processed. */
-  lastChannel: number
+  /**
+   * How many messages (MSG frames and OPENs other than RESPONSE, counted from 1 in arrival order)
+   * the sender accepted from the receiver of this frame; later ones were refused unprocessed.
+   */
+  lastProcessed: number
   code: number
 }
 export interface SettingsFrame {
@@ -75,6 +80,36 @@ export interface NameFrame {
   type: 'name'
   id: number
   name: string
+  /** The name's UTF-8 bytes, when the sender already has them (encoded once, not per pass). */
+  bytes?: Uint8Array | undefined
+}
+/** A whole message in one frame (no channel): the hot path of small messages. */
+export interface MsgFrame {
+  type: 'msg'
+  /** MessageKind | BodyFlag bits; opaque to wire/. */
+  kind: number
+  method: number
+  messageId: number
+  deadlineMs?: number | undefined
+  trace?: Uint8Array | undefined
+  data: Uint8Array
+}
+/** The whole response to a request in one frame. */
+export interface ReplyFrame {
+  type: 'reply'
+  /** The request's message id. */
+  messageId: number
+  /** 0 = ok (data is the result), else a wire error code (data is the UTF-8 JSON error detail). */
+  status: number
+  /** The result is raw bytes, not a codec-encoded value. */
+  raw: boolean
+  data: Uint8Array
+}
+/** The caller gives up on a request. */
+export interface CancelFrame {
+  type: 'cancel'
+  messageId: number
+  code: number
 }
 /** A frame type this implementation does not know; a receiver skips it (forward compatibility). */
 export interface UnknownFrame {
@@ -95,72 +130,75 @@ export type Frame =
   | GoawayFrame
   | SettingsFrame
   | NameFrame
+  | MsgFrame
+  | ReplyFrame
+  | CancelFrame
   | UnknownFrame
 
 const utf8 = new TextEncoder()
+const EMPTY = new Uint8Array(0)
 // ignoreBOM: a leading U+FEFF is part of the name, not a byte-order mark to strip.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-/** Bytes of the frame's payload, excluding the trailing body of OPEN/DATA. */
-function fixedPayloadSize(frame: Frame): number {
+function nameBytes(frame: NameFrame): Uint8Array {
+  frame.bytes ??= utf8.encode(frame.name)
+  return frame.bytes
+}
+
+/** Bytes of the frame's payload, excluding the trailing body of OPEN/DATA/MSG/REPLY. */
+export function fixedPayloadSize(frame: Frame): number {
   switch (frame.type) {
+    case 'msg':
     case 'open': {
       let n = varintSize(frame.kind) + varintSize(frame.method) + varintSize(frame.messageId)
       if (frame.deadlineMs !== undefined) n += varintSize(frame.deadlineMs)
       if (frame.trace !== undefined) n += varintSize(frame.trace.length) + frame.trace.length
-      if (frame.totalSize !== undefined) n += varintSize(frame.totalSize)
+      if (frame.type === 'open' && frame.totalSize !== undefined) n += varintSize(frame.totalSize)
       return n
     }
     case 'data':
       return 0
+    case 'reply':
+      return varintSize(frame.messageId) + varintSize(frame.status)
+    case 'cancel':
+      return varintSize(frame.messageId) + varintSize(frame.code)
     case 'end':
       return varintSize(frame.status) + frame.detail.length
     case 'reset':
       return varintSize(frame.code)
     case 'credit':
-      return varintSize(frame.increment)
+      return varintSize(frame.increment) + (frame.channel === 0 ? varintSize(frame.processed ?? 0) : 0)
     case 'ping':
     case 'pong':
       return 8
     case 'goaway':
-      return varintSize(frame.lastChannel) + varintSize(frame.code)
+      return varintSize(frame.lastProcessed) + varintSize(frame.code)
     case 'settings': {
       let n = 0
       for (const [k, v] of frame.values) n += varintSize(k) + varintSize(v)
       return n
     }
     case 'name':
-      return varintSize(frame.id) + utf8.encode(frame.name).length
+      return varintSize(frame.id) + nameBytes(frame).length
     case 'unknown':
       return frame.payload.length
   }
 }
 
-function typeByteOf(frame: Frame): number {
-  switch (frame.type) {
-    case 'open':
-      return FrameType.OPEN
-    case 'data':
-      return FrameType.DATA
-    case 'end':
-      return FrameType.END
-    case 'reset':
-      return FrameType.RESET
-    case 'credit':
-      return FrameType.CREDIT
-    case 'ping':
-      return FrameType.PING
-    case 'pong':
-      return FrameType.PONG
-    case 'goaway':
-      return FrameType.GOAWAY
-    case 'settings':
-      return FrameType.SETTINGS
-    case 'name':
-      return FrameType.NAME
-    case 'unknown':
-      return frame.typeByte
-  }
+const typeBytes: Record<Exclude<Frame['type'], 'unknown'>, number> = {
+  open: FrameType.OPEN,
+  data: FrameType.DATA,
+  end: FrameType.END,
+  reset: FrameType.RESET,
+  credit: FrameType.CREDIT,
+  ping: FrameType.PING,
+  pong: FrameType.PONG,
+  goaway: FrameType.GOAWAY,
+  settings: FrameType.SETTINGS,
+  name: FrameType.NAME,
+  msg: FrameType.MSG,
+  reply: FrameType.REPLY,
+  cancel: FrameType.CANCEL,
 }
 
 function flagsOf(frame: Frame): number {
@@ -173,6 +211,13 @@ function flagsOf(frame: Frame): number {
         (frame.trace !== undefined ? FrameFlag.HAS_TRACE : 0) |
         (frame.totalSize !== undefined ? FrameFlag.HAS_SIZE : 0)
       )
+    case 'msg':
+      return (
+        (frame.deadlineMs !== undefined ? FrameFlag.HAS_DEADLINE : 0) |
+        (frame.trace !== undefined ? FrameFlag.HAS_TRACE : 0)
+      )
+    case 'reply':
+      return frame.raw ? FrameFlag.RAW : 0
     case 'data':
       return frame.fin ? FrameFlag.FIN : 0
     case 'settings':
@@ -188,16 +233,26 @@ function channelOf(frame: Frame): number {
   return 'channel' in frame ? frame.channel : 0
 }
 
-/** Length of the trailing body (OPEN and DATA carry message bytes after their fixed fields). */
+/** The trailing message bytes of OPEN, DATA, MSG and REPLY (written after the fixed fields). */
 export function bodyOf(frame: Frame): Uint8Array | undefined {
-  return frame.type === 'open' || frame.type === 'data' ? frame.data : undefined
+  switch (frame.type) {
+    case 'open':
+    case 'data':
+    case 'msg':
+    case 'reply':
+      return frame.data
+    default:
+      return undefined
+  }
 }
 
-/** Size of the frame's header: everything except the trailing OPEN/DATA body. */
-export function frameHeaderSize(frame: Frame): number {
-  const body = bodyOf(frame)
-  const payload = fixedPayloadSize(frame) + (body?.length ?? 0)
-  return 2 + varintSize(channelOf(frame)) + varintSize(payload) + fixedPayloadSize(frame)
+/**
+ * Size of the frame's header: everything except the trailing body. Pass `fixed` when the caller
+ * already has `fixedPayloadSize(frame)`, so a frame is sized once per flush.
+ */
+export function frameHeaderSize(frame: Frame, fixed = fixedPayloadSize(frame)): number {
+  const payload = fixed + (bodyOf(frame)?.length ?? 0)
+  return 2 + varintSize(channelOf(frame)) + varintSize(payload) + fixed
 }
 
 /** Total encoded size of the frame. */
@@ -206,19 +261,24 @@ export function frameSize(frame: Frame): number {
 }
 
 /**
- * Writes the frame's header (and every field except the OPEN/DATA body) at `offset`; returns the
+ * Writes the frame's header (and every field except the trailing body) at `offset`; returns the
  * offset after it. The caller appends `bodyOf(frame)` itself, which lets a record reference large
- * bodies without copying them.
+ * bodies without copying them. `fixed` as for frameHeaderSize.
  */
-export function writeFrameHeader(frame: Frame, buf: Uint8Array, offset: number): number {
-  const fixed = fixedPayloadSize(frame)
+export function writeFrameHeader(
+  frame: Frame,
+  buf: Uint8Array,
+  offset: number,
+  fixed = fixedPayloadSize(frame),
+): number {
   const body = bodyOf(frame)
   let pos = offset
-  buf[pos++] = typeByteOf(frame)
+  buf[pos++] = frame.type === 'unknown' ? frame.typeByte : typeBytes[frame.type]
   buf[pos++] = flagsOf(frame)
   pos = writeVarint(buf, pos, channelOf(frame))
   pos = writeVarint(buf, pos, fixed + (body?.length ?? 0))
   switch (frame.type) {
+    case 'msg':
     case 'open':
       pos = writeVarint(buf, pos, frame.kind)
       pos = writeVarint(buf, pos, frame.method)
@@ -229,9 +289,17 @@ export function writeFrameHeader(frame: Frame, buf: Uint8Array, offset: number):
         buf.set(frame.trace, pos)
         pos += frame.trace.length
       }
-      if (frame.totalSize !== undefined) pos = writeVarint(buf, pos, frame.totalSize)
+      if (frame.type === 'open' && frame.totalSize !== undefined) pos = writeVarint(buf, pos, frame.totalSize)
       break
     case 'data':
+      break
+    case 'reply':
+      pos = writeVarint(buf, pos, frame.messageId)
+      pos = writeVarint(buf, pos, frame.status)
+      break
+    case 'cancel':
+      pos = writeVarint(buf, pos, frame.messageId)
+      pos = writeVarint(buf, pos, frame.code)
       break
     case 'end':
       pos = writeVarint(buf, pos, frame.status)
@@ -243,6 +311,7 @@ export function writeFrameHeader(frame: Frame, buf: Uint8Array, offset: number):
       break
     case 'credit':
       pos = writeVarint(buf, pos, frame.increment)
+      if (frame.channel === 0) pos = writeVarint(buf, pos, frame.processed ?? 0)
       break
     case 'ping':
     case 'pong':
@@ -251,7 +320,7 @@ export function writeFrameHeader(frame: Frame, buf: Uint8Array, offset: number):
       pos += 8
       break
     case 'goaway':
-      pos = writeVarint(buf, pos, frame.lastChannel)
+      pos = writeVarint(buf, pos, frame.lastProcessed)
       pos = writeVarint(buf, pos, frame.code)
       break
     case 'settings':
@@ -262,7 +331,7 @@ export function writeFrameHeader(frame: Frame, buf: Uint8Array, offset: number):
       break
     case 'name': {
       pos = writeVarint(buf, pos, frame.id)
-      const bytes = utf8.encode(frame.name)
+      const bytes = nameBytes(frame)
       buf.set(bytes, pos)
       pos += bytes.length
       break
@@ -338,6 +407,32 @@ export function readFrame(cur: Cursor): Frame {
       if (totalSize !== undefined) frame.totalSize = totalSize
       return frame
     }
+    case FrameType.MSG: {
+      requireNoFlags('MSG', flags, FrameFlag.HAS_DEADLINE | FrameFlag.HAS_TRACE)
+      requireConnectionLevel('MSG', channel)
+      const kind = p.varint()
+      const method = p.varint()
+      const messageId = p.varint()
+      const msg: MsgFrame = { type: 'msg', kind, method, messageId, data: EMPTY }
+      if (flags & FrameFlag.HAS_DEADLINE) msg.deadlineMs = p.varint()
+      if (flags & FrameFlag.HAS_TRACE) msg.trace = p.bytes(p.length(WireLimits.maxTraceBytes, 'trace'))
+      msg.data = p.bytes(p.remaining)
+      return msg
+    }
+    case FrameType.REPLY: {
+      requireNoFlags('REPLY', flags, FrameFlag.RAW)
+      requireConnectionLevel('REPLY', channel)
+      const messageId = p.varint()
+      const status = p.varint()
+      if (status !== 0 && p.remaining > WireLimits.maxDetailBytes)
+        throw sbError('FRAME_TOO_LARGE', 'REPLY error detail too large')
+      return { type: 'reply', messageId, status, raw: (flags & FrameFlag.RAW) !== 0, data: p.bytes(p.remaining) }
+    }
+    case FrameType.CANCEL:
+      requireNoFlags('CANCEL', flags, 0)
+      requireConnectionLevel('CANCEL', channel)
+      frame = { type: 'cancel', messageId: p.varint(), code: p.varint() }
+      break
     case FrameType.DATA:
       requireNoFlags('DATA', flags, FrameFlag.FIN)
       if (channel === 0) throw sbError('FRAME_MALFORMED', 'DATA on channel 0')
@@ -358,6 +453,10 @@ export function readFrame(cur: Cursor): Frame {
     case FrameType.CREDIT: {
       requireNoFlags('CREDIT', flags, 0)
       const increment = p.varint()
+      if (channel === 0) {
+        frame = { type: 'credit', channel, increment, processed: p.varint() }
+        break
+      }
       if (increment === 0) throw sbError('FRAME_MALFORMED', 'CREDIT with zero increment')
       frame = { type: 'credit', channel, increment }
       break
@@ -371,7 +470,7 @@ export function readFrame(cur: Cursor): Frame {
     case FrameType.GOAWAY:
       requireNoFlags('GOAWAY', flags, 0)
       requireConnectionLevel('GOAWAY', channel)
-      frame = { type: 'goaway', lastChannel: p.varint(), code: p.varint() }
+      frame = { type: 'goaway', lastProcessed: p.varint(), code: p.varint() }
       break
     case FrameType.SETTINGS: {
       requireNoFlags('SETTINGS', flags, FrameFlag.ACK)

@@ -1,0 +1,89 @@
+/**
+ * Whole messages in single MSG frames (DESIGN.md §7: a message that fits in one chunk is one
+ * frame, with no channel). The sender's side of their life in the mux: a queue of messages not
+ * yet written (waiting for connection credit), and the written ones the peer has not yet counted
+ * as received, kept so a GOAWAY or a lost connection tells each exactly what became of it.
+ *
+ * Both sides count messages (MSG frames and OPENs other than RESPONSE) from 1 in wire order; the
+ * receiver's count travels back in connection CREDIT frames and in GOAWAY.
+ */
+import type { MsgFrame } from '../wire/frame.ts'
+import { Fifo } from './fifo.ts'
+
+/** A MSG frame the layer above hands the mux, with the callbacks that settle its fate. */
+export interface OutgoingMessage extends MsgFrame {
+  /** Its place in the connection's message count once written (0 before). Set by the mux. */
+  seq: number
+  /** The frame was handed to the transport. */
+  onWritten(): void
+  /**
+   * The peer will never process it: the session ended before it was written, or the peer's
+   * GOAWAY refused it. Safe to send again elsewhere.
+   */
+  onRefused(code: number): void
+  /** The session ended after it was written and before the peer counted it: it may have run. */
+  onLost(code: number): void
+}
+
+/** Credit a MSG frame takes from the connection window: its payload (fields and body). */
+export function messageCost(fixed: number, body: number): number {
+  return fixed + body
+}
+
+export class MessageQueue {
+  /** Not yet written, in send order. */
+  readonly waiting = new Fifo<OutgoingMessage>()
+  /** Written and not yet counted by the peer, in seq order. */
+  private readonly unacked = new Fifo<OutgoingMessage>()
+  /** Body bytes of the waiting messages. */
+  waitingBytes = 0
+
+  push(msg: OutgoingMessage): void {
+    this.waiting.push(msg)
+    this.waitingBytes += msg.data.length
+  }
+
+  /** `msg` (the head of `waiting`, just shifted) was written with sequence number `seq`. */
+  written(msg: OutgoingMessage, seq: number): void {
+    this.waitingBytes -= msg.data.length
+    msg.seq = seq
+    this.unacked.push(msg)
+  }
+
+  /** The peer has received every message up to `processed`: forget them. */
+  acknowledge(processed: number): void {
+    for (let m = this.unacked.peek(); m !== undefined && m.seq <= processed; m = this.unacked.peek()) {
+      this.unacked.shift()
+    }
+  }
+
+  /** The peer's GOAWAY refused everything above `lastProcessed`, and everything unwritten. */
+  refuseAbove(lastProcessed: number, code: number): void {
+    this.acknowledge(lastProcessed)
+    const refused = this.drainAll()
+    for (const m of refused) m.onRefused(code)
+  }
+
+  /** The session ended: unwritten messages were refused, unacknowledged ones may have run. */
+  closeAll(code: number): void {
+    const lost: OutgoingMessage[] = []
+    for (let m = this.unacked.shift(); m !== undefined; m = this.unacked.shift()) lost.push(m)
+    const refused: OutgoingMessage[] = []
+    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) refused.push(m)
+    this.waitingBytes = 0
+    for (const m of lost) m.onLost(code)
+    for (const m of refused) m.onRefused(code)
+  }
+
+  private drainAll(): OutgoingMessage[] {
+    const out: OutgoingMessage[] = []
+    for (let m = this.unacked.shift(); m !== undefined; m = this.unacked.shift()) out.push(m)
+    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) out.push(m)
+    this.waitingBytes = 0
+    return out
+  }
+
+  get unackedCount(): number {
+    return this.unacked.length
+  }
+}

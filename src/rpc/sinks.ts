@@ -1,0 +1,66 @@
+/**
+ * Callback sinks: how the layer above learns what became of a message, without a promise or a
+ * closure per message (undici's handlers below its promise API). A link passes its own
+ * per-message record as the sink; the connection's promise API wraps one sink per call.
+ */
+import type { SwitchboardError } from '../errors.ts'
+
+/** The caller's end of a request. Exactly one of the two is called, once. */
+export interface CallSink {
+  resolved(value: unknown): void
+  rejected(err: SwitchboardError): void
+}
+
+/** The caller's end of a one-way message (send, publish). */
+export interface SendSink {
+  /** Handed to the transport: send() resolves here. */
+  written(): void
+  /** Failed before it was written (a LossDetails error when its connection ended). */
+  failed(err: SwitchboardError): void
+  /**
+   * After written(): the peer refused it unprocessed (its GOAWAY), or the connection ended before
+   * the peer counted it (`err.details.written` true: it may have run). A link sends it again
+   * where the delivery rules allow; a bare connection reports it as sendFailed.
+   */
+  undone(err: SwitchboardError): void
+}
+
+/** A CallSink over one promise (the connection's own request()). */
+export class PromiseCallSink implements CallSink {
+  resolved: (value: unknown) => void
+  rejected: (err: SwitchboardError) => void
+  readonly promise: Promise<unknown>
+
+  constructor() {
+    let resolve!: (value: unknown) => void
+    let reject!: (err: SwitchboardError) => void
+    this.promise = new Promise((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    this.resolved = resolve
+    this.rejected = reject
+  }
+}
+
+/** A SendSink over one promise; `undone` goes to `onUndone` (the connection's sendFailed). */
+export class PromiseSendSink implements SendSink {
+  written: () => void
+  failed: (err: SwitchboardError) => void
+  readonly promise: Promise<void>
+
+  constructor(private readonly onUndone: (err: SwitchboardError) => void) {
+    let resolve!: () => void
+    let reject!: (err: SwitchboardError) => void
+    this.promise = new Promise((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    this.written = resolve
+    this.failed = reject
+  }
+
+  undone(err: SwitchboardError): void {
+    this.onUndone(err)
+  }
+}

@@ -78,8 +78,6 @@ export class Pool {
   maxDialingSeen = 0
   /** Dials started over the pool's life. */
   dials = 0
-  /** Rotates which member wins a tie in pick(). */
-  private turn = 0
 
   constructor(
     private readonly addresses: readonly string[],
@@ -106,22 +104,17 @@ export class Pool {
    * start there), or undefined.
    */
   pick(assigned?: ReadonlyMap<RpcConnection, number>): RpcConnection | undefined {
-    const n = this.members.size
-    // Ties go round the members in turn (not always to the first), so one-way traffic, which
-    // leaves no pending count behind, spreads over the pool too.
-    const start = n > 1 ? this.turn++ % n : 0
+    // Ties go to the first member: one-way traffic, which leaves no pending count, stays on one
+    // connection and so arrives in the order it was sent (the pool grows on requests only).
     let best: Member | undefined
     let bestLoad = Number.POSITIVE_INFINITY
-    let bestRank = n
-    let i = 0
     for (const m of this.members.values()) {
-      const rank = (i++ - start + n) % n
       if (!m.conn.canOpen) continue
       const load = m.conn.pendingCount + (assigned?.get(m.conn) ?? 0)
-      if (load < bestLoad || (load === bestLoad && rank < bestRank)) {
+      if (load < bestLoad) {
         best = m
         bestLoad = load
-        bestRank = rank
+        if (load === 0) break
       }
     }
     if (best === undefined) return undefined

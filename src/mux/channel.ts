@@ -57,6 +57,10 @@ export interface ChannelHost {
   writable(ch: Channel): void
   /** Queued body bytes changed by `delta`: the host keeps the total, read on every write. */
   queued(delta: number): void
+  /** Body bytes queued in all channels. */
+  readonly queuedTotal: number
+  /** What all channels together may queue beyond one chunk each (the peer's connection window). */
+  readonly queueBudget: number
 }
 
 export class Channel {
@@ -88,10 +92,13 @@ export class Channel {
   scheduled = false
   /** True while the channel waits for a slot under the peer's maxChannels (mux-owned). */
   waitingToOpen = false
+  /** True while its OPEN waits its turn in the mux's line of messages (mux-owned). */
+  inLine = false
   /** After the queue drains: send FIN (status ok) or END with a status. */
   pendingEnd: { status: number; detail: Uint8Array } | undefined
   private wantWritable = false
   private readonly host: ChannelHost
+  /** The least high-water mark (one chunk), bytes. */
   private readonly highWater: number
 
   constructor(
@@ -125,8 +132,7 @@ export class Channel {
 
   /**
    * Queues body bytes (no copy: the caller must not mutate them). Returns false when the queue
-   * is above its high-water mark (the peer's channel window, so a writer that keeps one window
-   * queued never stalls on credit round trips): wait for `onWritable` before writing more.
+   * is above its high-water mark (see highWaterNow): wait for `onWritable` before writing more.
    */
   write(data: Uint8Array, fin = false): boolean {
     if (!this.canSend) throw sbError('SESSION_CLOSED', `channel ${this.id} can no longer send`)
@@ -137,9 +143,20 @@ export class Channel {
     }
     if (fin) this.pendingEnd = { status: 0, detail: new Uint8Array(0) }
     this.host.schedule(this)
-    const ok = this.queuedBytes <= this.highWater
+    const ok = this.withinHighWater
     if (!ok) this.wantWritable = true
     return ok
+  }
+
+  /**
+   * Whether the queue is within its high-water mark: one chunk always; up to what the peer's
+   * credit lets go now while all channels together hold less than one connection window. So a
+   * flowing stream takes a whole window's piece without waiting a turn, while stalled channels
+   * (no credit) hold one chunk each and all of them stay bounded in total.
+   */
+  private get withinHighWater(): boolean {
+    const q = this.queuedBytes
+    return q <= this.highWater || (q <= this.sendCredit && this.host.queuedTotal <= this.host.queueBudget)
   }
 
   /** Ends our direction with a status after queued bytes are sent (0 = ok, same as FIN). */
@@ -185,7 +202,7 @@ export class Channel {
     this.queuedBytes -= out.length
     this.host.queued(-out.length)
     this.sendCredit -= out.length
-    if (this.wantWritable && this.queuedBytes < this.highWater) {
+    if (this.wantWritable && this.withinHighWater) {
       this.wantWritable = false
       this.host.writable(this)
     }

@@ -8,6 +8,7 @@
  * receiver's count travels back in connection CREDIT frames and in GOAWAY.
  */
 import type { MsgFrame } from '../wire/frame.ts'
+import type { Channel } from './channel.ts'
 import { Fifo } from './fifo.ts'
 
 /** A MSG frame the layer above hands the mux, with the callbacks that settle its fate. */
@@ -31,21 +32,33 @@ export function messageCost(fixed: number, body: number): number {
 }
 
 export class MessageQueue {
-  /** Not yet written, in send order. */
-  readonly waiting = new Fifo<OutgoingMessage>()
+  /**
+   * Not yet written, in send order; a channel stands in the line where it was opened, so its
+   * OPEN leaves in order with the MSG frames around it (a subscribe, then a request).
+   */
+  readonly waiting = new Fifo<OutgoingMessage | Channel>()
   /** Written and not yet counted by the peer, in seq order. */
   private readonly unacked = new Fifo<OutgoingMessage>()
   /** Body bytes of the waiting messages. */
   waitingBytes = 0
+  /** MSG frames waiting (the line also holds channels' places). */
+  waitingMessages = 0
 
   push(msg: OutgoingMessage): void {
     this.waiting.push(msg)
     this.waitingBytes += msg.data.length
+    this.waitingMessages++
+  }
+
+  /** A channel just opened: its OPEN takes its turn in the line. */
+  pushOpen(ch: Channel): void {
+    this.waiting.push(ch)
   }
 
   /** `msg` (the head of `waiting`, just shifted) was written with sequence number `seq`. */
   written(msg: OutgoingMessage, seq: number): void {
     this.waitingBytes -= msg.data.length
+    this.waitingMessages--
     msg.seq = seq
     this.unacked.push(msg)
   }
@@ -69,8 +82,9 @@ export class MessageQueue {
     const lost: OutgoingMessage[] = []
     for (let m = this.unacked.shift(); m !== undefined; m = this.unacked.shift()) lost.push(m)
     const refused: OutgoingMessage[] = []
-    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) refused.push(m)
+    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) if (isMessage(m)) refused.push(m)
     this.waitingBytes = 0
+    this.waitingMessages = 0
     for (const m of lost) m.onLost(code)
     for (const m of refused) m.onRefused(code)
   }
@@ -78,12 +92,18 @@ export class MessageQueue {
   private drainAll(): OutgoingMessage[] {
     const out: OutgoingMessage[] = []
     for (let m = this.unacked.shift(); m !== undefined; m = this.unacked.shift()) out.push(m)
-    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) out.push(m)
+    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) if (isMessage(m)) out.push(m)
     this.waitingBytes = 0
+    this.waitingMessages = 0
     return out
   }
 
   get unackedCount(): number {
     return this.unacked.length
   }
+}
+
+/** A MSG frame rather than a channel's place in the line. */
+export function isMessage(m: OutgoingMessage | Channel): m is OutgoingMessage {
+  return (m as OutgoingMessage).type === 'msg'
 }

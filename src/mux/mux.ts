@@ -17,12 +17,12 @@
  */
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { KIND_MASK, MessageKind } from '../wire/constants.ts'
-import { type Frame, fixedPayloadSize, type MsgFrame, type ReplyFrame } from '../wire/frame.ts'
+import { bodyOf, type Frame, fixedPayloadSize, type MsgFrame, type ReplyFrame } from '../wire/frame.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
 import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'
 import { Liveness } from './liveness.ts'
-import { MessageQueue, type OutgoingMessage } from './messages.ts'
+import { isMessage, MessageQueue, type OutgoingMessage } from './messages.ts'
 
 export type MuxState = 'open' | 'draining' | 'closed'
 
@@ -30,11 +30,11 @@ export interface MuxEvents {
   /** The peer opened a channel. Bind a handler synchronously; its first bytes follow at once. */
   onChannel(ch: Channel): void
   /** A whole message arrived (frame views point into the record: copy to keep). */
-  onMessage(frame: MsgFrame): void
+  onMessage?(frame: MsgFrame): void
   /** A reply to one of our requests arrived. */
-  onReply(frame: ReplyFrame): void
+  onReply?(frame: ReplyFrame): void
   /** The peer gave up on a request it sent (cancelled, deadline). */
-  onCancel(messageId: number, code: number): void
+  onCancel?(messageId: number, code: number): void
   /** The peer interned a name in its table. */
   onName(id: number, name: string): void
   /**
@@ -43,7 +43,7 @@ export interface MuxEvents {
    */
   onGoaway(lastProcessed: number, code: ErrorCode): void
   /** The peer acknowledged our SETTINGS: it has processed everything we sent before them. */
-  onSettingsAck(): void
+  onSettingsAck?(): void
   /** New frames wait to be sent: the driver should schedule a drain. */
   onFlush(): void
   /** The mux hit a fatal condition: flush what is queued (a GOAWAY), then close the connection. */
@@ -140,11 +140,13 @@ export class Mux implements ChannelHost {
       this.remote.channelWindow,
       this.local.channelWindow,
       this,
-      this.remote.channelWindow,
+      this.local.chunkBytes,
     )
     this.unopened.add(ch)
     if (this.localOpen < this.remote.maxChannels) {
       this.localOpen++
+      ch.inLine = true
+      this.messages.pushOpen(ch)
     } else {
       ch.waitingToOpen = true
       this.waitingToOpen.push(ch)
@@ -176,6 +178,11 @@ export class Mux implements ChannelHost {
   // ---- ChannelHost --------------------------------------------------------------------------
 
   schedule(ch: Channel): void {
+    if (ch.inLine) {
+      // Its OPEN waits for its turn in the line of messages (drain() takes it from there).
+      if (this.state !== 'closed') this.events.onFlush()
+      return
+    }
     if (ch.scheduled || this.state === 'closed' || ch.waitingToOpen) return
     if (!this.sendable(ch)) {
       // Bytes wait only for connection credit: park the channel where a connection CREDIT
@@ -243,6 +250,14 @@ export class Mux implements ChannelHost {
     this.totalQueued += delta
   }
 
+  get queuedTotal(): number {
+    return this.totalQueued
+  }
+
+  get queueBudget(): number {
+    return this.remote.connectionWindow
+  }
+
   writable(ch: Channel): void {
     this.writableNow.push(ch)
   }
@@ -261,7 +276,8 @@ export class Mux implements ChannelHost {
     return (
       this.controlQueue.length > 0 ||
       this.ready.length > 0 ||
-      (this.messages.waiting.length > 0 && this.connSendCredit > 0)
+      (this.messages.waiting.length > 0 &&
+        (this.connSendCredit > 0 || !isMessage(this.messages.waiting.peek()!)))
     )
   }
 
@@ -274,7 +290,21 @@ export class Mux implements ChannelHost {
     this.controlQueue = []
     let used = 0
     const waiting = this.messages.waiting
+    const chunk = Math.min(this.local.chunkBytes, this.remote.chunkBytes)
     for (let m = waiting.peek(); m !== undefined && used < budget; m = waiting.peek()) {
+      if (!isMessage(m)) {
+        // A channel's turn in the line: its OPEN goes now (its chunks then go round robin).
+        waiting.shift()
+        m.inLine = false
+        if (!m.needsOpen || m.state === 'closed' || m.waitingToOpen) continue
+        const frame = this.nextFrame(m, chunk)
+        if (frame !== undefined) {
+          out.push(frame)
+          used += 16 + (bodyOf(frame)?.length ?? 0)
+        }
+        this.schedule(m) // its next chunks go round robin
+        continue
+      }
       const cost = fixedPayloadSize(m) + m.data.length
       // A message waits for credit rather than split; one bigger than the whole window (the
       // peer shrank it) goes once all of it is free, so it never waits forever.
@@ -287,7 +317,6 @@ export class Mux implements ChannelHost {
       m.onWritten()
     }
     // Channels get at least one chunk per flush, however many messages went first.
-    const chunk = Math.min(this.local.chunkBytes, this.remote.chunkBytes)
     const channelBudget = Math.max(budget - used, chunk)
     used = 0
     while (used < channelBudget && this.ready.length > 0) {
@@ -382,9 +411,9 @@ export class Mux implements ChannelHost {
       case 'msg':
         return this.receiveMessage(frame)
       case 'reply':
-        return this.events.onReply(frame)
+        return this.events.onReply?.(frame)
       case 'cancel':
-        return this.events.onCancel(frame.messageId, frame.code)
+        return this.events.onCancel?.(frame.messageId, frame.code)
       case 'open':
         return this.receiveOpen(frame.channel, frame, frame.data, frame.fin)
       case 'data': {
@@ -424,7 +453,7 @@ export class Mux implements ChannelHost {
         return this.receiveGoaway(frame.lastProcessed, codeFromWire(frame.code))
       case 'settings':
         if (!frame.ack) this.control({ type: 'settings', ack: true, values: [] })
-        else this.events.onSettingsAck()
+        else this.events.onSettingsAck?.()
         return
       case 'name':
         this.events.onName(frame.id, frame.name)
@@ -441,7 +470,7 @@ export class Mux implements ChannelHost {
     this.receivedCount++
     // After our GOAWAY a message is refused unprocessed: the peer learns so from the GOAWAY's
     // count and sends it again elsewhere, so nothing needs saying here.
-    if (this.state === 'open' && this.goawaySent === undefined) this.events.onMessage(frame)
+    if (this.state === 'open' && this.goawaySent === undefined) this.events.onMessage?.(frame)
     // The handler or the subscription has taken it: the peer may send that much more.
     this.grantConnection(cost)
   }
@@ -484,7 +513,7 @@ export class Mux implements ChannelHost {
       this.remote.channelWindow,
       this.local.channelWindow,
       this,
-      this.remote.channelWindow,
+      this.local.chunkBytes,
     )
     this.channels.set(id, ch)
     this.remoteOpen++
@@ -612,7 +641,7 @@ export class Mux implements ChannelHost {
 
   /** True when no channel is open in either direction and no message waits to be written. */
   get idle(): boolean {
-    return this.channels.size === 0 && this.unopened.size === 0 && this.messages.waiting.length === 0
+    return this.channels.size === 0 && this.unopened.size === 0 && this.messages.waitingMessages === 0
   }
 
   /** Refuses or fails the whole session from above: GOAWAY with the code, then close. */

@@ -99,6 +99,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   /** Topics the peer subscribed to, with their event credit. */
   private readonly peerTopics: PeerSubscriptions
   private messageIds = 0
+  /** Handlers of the peer's messages running now (see IncomingHost). */
+  activeHandlers = 0
   private drainWaiters: (() => void)[] = []
   /** Largest body sent as a single MSG or REPLY frame (fixed once the hello is done). */
   maxSingleFrameBody = 0
@@ -641,7 +643,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return {
       ...this.session.getStats(),
       pendingCalls: this.pending.size,
-      activeHandlers: this.incoming.size,
+      activeHandlers: this.activeHandlers,
       subscriptions: this.topics.subscriberCount,
     }
   }

@@ -37,6 +37,8 @@ export interface IncomingHost {
   track(call: IncomingCall): void
   /** The call is over: leave the table. */
   finished(call: IncomingCall): void
+  /** Handlers running now (sync ones while they run, async ones until they settle): stats. */
+  activeHandlers: number
   /** Memory of idempotent messages and this peer's key prefix in it; undefined: no dedupe. */
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
 }
@@ -68,6 +70,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   private writableWaiter: (() => void) | undefined
   /** Set while this call is the dedupe table's run of its message id. */
   private dedupeKey: string | undefined
+  /** Counted in the host's activeHandlers (from the handler's start until finish). */
+  private counted = false
 
   private constructor(
     host: IncomingHost,
@@ -239,6 +243,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
       return this.respondError(sbError('METHOD_NOT_FOUND', `no handler for '${this.method}'`))
     }
     let result: unknown
+    this.counted = true
+    this.host.activeHandlers++
     try {
       result = handler(value, this)
     } catch (err) {
@@ -372,6 +378,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     if (this.done) return
     this.done = true
     this.parts = undefined
+    if (this.counted) this.host.activeHandlers--
     if (this.tracked) {
       this.host.sweep.delete(this)
       this.host.finished(this)

@@ -32,8 +32,17 @@ export class TopicEntry {
     this.grantAt = Math.max(1, Math.floor(window / 4))
   }
 
+  /** The publisher has the subscription: it acknowledged, or its first event came. */
+  acknowledge(): void {
+    if (this.acknowledged) return
+    this.acknowledged = true
+    for (const sink of this.sinks) sink.acknowledge()
+  }
+
   /** One decoded event for every local subscription of the topic. */
   deliver(value: unknown): void {
+    // Events are MSG frames and the acknowledgement rides the channel: an event may come first.
+    this.acknowledge()
     for (const sink of this.sinks) sink.deliver(value)
     if (++this.owed >= this.grantAt) {
       this.ch.grantEvents(this.owed)
@@ -57,10 +66,9 @@ export class TopicSubscriptions {
     return n
   }
 
-  /** The topic's entry once the publisher acknowledged it, else undefined. */
+  /** The topic's entry, if we subscribed to it. */
   receiving(topic: string): TopicEntry | undefined {
-    const e = this.entries.get(topic)
-    return e?.acknowledged ? e : undefined
+    return this.entries.get(topic)
   }
 
   /** Delivers `topic`'s events to `sink`; returns the function that stops it. */
@@ -101,9 +109,7 @@ export class TopicSubscriptions {
     ch.bind({
       onData: (data) => {
         ch.consume(data.length)
-        if (data.length === 0 || entry.acknowledged) return
-        entry.acknowledged = true
-        for (const sink of entry.sinks) sink.acknowledge()
+        if (data.length > 0) entry.acknowledge()
       },
       onEnd: () => end(sbError('CANCELLED', `publisher ended the subscription to '${topic}'`)),
       onReset: (code) => end(sbError(codeFromWire(code), `subscription to '${topic}' ended`)),

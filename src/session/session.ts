@@ -58,11 +58,11 @@ export interface SessionHandler {
   /** The peer opened a channel: bind a ChannelHandler synchronously. */
   onChannel(ch: Channel): void
   /** A whole message arrived in one frame (views into the record: copy to keep). */
-  onMessage(frame: MsgFrame): void
+  onMessage?(frame: MsgFrame): void
   /** A reply to one of our requests arrived. */
-  onReply(frame: ReplyFrame): void
+  onReply?(frame: ReplyFrame): void
   /** The peer gave up on a request. */
-  onCancel(messageId: number, code: number): void
+  onCancel?(messageId: number, code: number): void
   /** The peer interned a name under an id in its table. */
   onName?(id: number, name: string): void
   /**
@@ -357,9 +357,9 @@ export class Session {
       { role: this.role, local: this.opts.limits, remote: remoteLimits, now: now() },
       {
         onChannel: (ch) => this.handler.onChannel(ch),
-        onMessage: (frame) => this.handler.onMessage(frame),
-        onReply: (frame) => this.handler.onReply(frame),
-        onCancel: (id, code) => this.handler.onCancel(id, code),
+        onMessage: (frame) => this.handler.onMessage?.(frame),
+        onReply: (frame) => this.handler.onReply?.(frame),
+        onCancel: (id, code) => this.handler.onCancel?.(id, code),
         onSettingsAck: () => this.resolveConfirmed(),
         onName: (id, name) => this.handler.onName?.(id, name),
         onGoaway: (last, code) => this.onGoaway(last, code),
@@ -440,7 +440,8 @@ export class Session {
   /** Interns a name in our table: the peer learns it before any OPEN that uses it. */
   sendName(id: number, name: string): void {
     if (this.mux === undefined || this.state === 'closed') throw sbError('SESSION_CLOSED')
-    this.mux.control({ type: 'name', id, name })
+    // Encoded once here: sizing and writing the frame both read the bytes.
+    this.mux.control({ type: 'name', id, name, bytes: new TextEncoder().encode(name) })
   }
 
   /** True when new channels may be opened (not closing, no GOAWAY received). */

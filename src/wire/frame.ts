@@ -141,8 +141,7 @@ const EMPTY = new Uint8Array(0)
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function nameBytes(frame: NameFrame): Uint8Array {
-  frame.bytes ??= utf8.encode(frame.name)
-  return frame.bytes
+  return frame.bytes ?? utf8.encode(frame.name)
 }
 
 /** Bytes of the frame's payload, excluding the trailing body of OPEN/DATA/MSG/REPLY. */

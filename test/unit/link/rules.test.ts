@@ -21,6 +21,7 @@ function delivery(flags: Partial<DeliveryFlags> = {}, streamed = false): Deliver
     () => {},
     () => {},
     streamed,
+    { attemptSucceeded() {}, attemptFailed() {}, attemptUndone() {} },
   )
 }
 const lost = (written: boolean) => lossError(sbError('CONNECTION_LOST'), written)

@@ -148,7 +148,7 @@ test('PONG and unsolicited PONG are ignored; GOAWAY with an unknown code maps to
   const a = idleSide()
   a.feed([{ type: 'pong', data: new Uint8Array(8) }])
   assert.equal(a.fatal.length, 0)
-  a.feed([{ type: 'goaway', lastChannel: 0, code: 12345 }])
+  a.feed([{ type: 'goaway', lastProcessed: 0, code: 12345 }])
   assert.deepEqual(a.goaways, [[0, 'INTERNAL']])
   assert.equal(a.mux.canOpen, false)
 })

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DedupeTable, type Outcome } from '../../../src/rpc/dedupe.ts'
 
-const response = (n: number): Outcome => ({ kind: 'response', bytes: new Uint8Array(n) })
+const response = (n: number): Outcome => ({ kind: 'response', raw: false, bytes: new Uint8Array(n) })
 
 test('a repeat gets the stored outcome; a repeat during the run waits for it', () => {
   const table = new DedupeTable()

@@ -165,7 +165,7 @@ test('truncation: a record body cut inside a frame is FRAME_MALFORMED; cut betwe
 // ---------------------------------------------------------------- forward compatibility
 
 test('unknown frame types are returned as unknown, and decoding goes on after them', () => {
-  const unknownTypes = [0x00, 0x0b, 0x40, 0xff]
+  const unknownTypes = [0x00, 0x0e, 0x40, 0xff]
   for (const type of unknownTypes) {
     const bytes = concat(raw(type, 0xff, 5, 'c0ffee'), raw(FrameType.DATA, 0x01, 1, '6869'))
     const frames = readFrames(bytes)
@@ -242,13 +242,22 @@ test('channel 0: PING, PONG, GOAWAY, SETTINGS and NAME on any other channel are 
     assertCode(() => readFrames(raw(FrameType.GOAWAY, 0, channel, '0000')), 'FRAME_MALFORMED')
     assertCode(() => readFrames(raw(FrameType.SETTINGS, 0, channel, '')), 'FRAME_MALFORMED')
     assertCode(() => readFrames(raw(FrameType.NAME, 0, channel, '0161')), 'FRAME_MALFORMED')
+    assertCode(() => readFrames(raw(FrameType.MSG, 0, channel, '010101')), 'FRAME_MALFORMED')
+    assertCode(() => readFrames(raw(FrameType.REPLY, 0, channel, '0100')), 'FRAME_MALFORMED')
+    assertCode(() => readFrames(raw(FrameType.CANCEL, 0, channel, '011e')), 'FRAME_MALFORMED')
   }
 })
 
-test('channel 0: CREDIT is valid on channel 0 (connection) and on any channel', () => {
-  assert.deepEqual(readFrames(raw(FrameType.CREDIT, 0, 0, '05')), [
-    { type: 'credit', channel: 0, increment: 5 },
+test('channel 0: CREDIT is valid on channel 0 (connection, with the processed count) and on any channel', () => {
+  assert.deepEqual(readFrames(raw(FrameType.CREDIT, 0, 0, '0503')), [
+    { type: 'credit', channel: 0, increment: 5, processed: 3 },
   ])
+  // A connection CREDIT may grant nothing and only acknowledge; a channel CREDIT may not.
+  assert.deepEqual(readFrames(raw(FrameType.CREDIT, 0, 0, '0003')), [
+    { type: 'credit', channel: 0, increment: 0, processed: 3 },
+  ])
+  assertCode(() => readFrames(raw(FrameType.CREDIT, 0, 9, '00')), 'FRAME_MALFORMED')
+  assertCode(() => readFrames(raw(FrameType.CREDIT, 0, 0, '05')), 'FRAME_MALFORMED')
   assert.deepEqual(readFrames(raw(FrameType.CREDIT, 0, 9, '05')), [
     { type: 'credit', channel: 9, increment: 5 },
   ])

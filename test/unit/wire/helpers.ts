@@ -69,6 +69,8 @@ export function loadGolden(): GoldenVector[] {
 /** Byte fields of each frame type, written as hex in the golden file. */
 const byteFields: Record<string, readonly string[]> = {
   open: ['data', 'trace'],
+  msg: ['data', 'trace'],
+  reply: ['data'],
   data: ['data'],
   end: ['detail'],
   ping: ['data'],
@@ -153,11 +155,39 @@ export const arbitraryFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record(
     {
       type: fc.constant('credit' as const),
-      channel: fc.oneof(fc.constant(0), channel),
+      channel,
       increment: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     },
     plain,
   ),
+  fc.record(
+    {
+      type: fc.constant('credit' as const),
+      channel: fc.constant(0),
+      increment: num,
+      processed: num,
+    },
+    plain,
+  ),
+  fc
+    .record(
+      {
+        type: fc.constant('msg' as const),
+        kind: fc.nat(0x7f),
+        method: num,
+        messageId: num,
+        deadlineMs: num,
+        trace: fc.uint8Array({ maxLength: 512 }),
+        data: body,
+      },
+      { requiredKeys: ['type', 'kind', 'method', 'messageId', 'data'], noNullPrototype: true },
+    )
+    .map((f) => f as Frame),
+  fc.record(
+    { type: fc.constant('reply' as const), messageId: num, status: num, raw: fc.boolean(), data: body },
+    plain,
+  ),
+  fc.record({ type: fc.constant('cancel' as const), messageId: num, code: num }, plain),
   fc.record(
     {
       type: fc.constantFrom('ping' as const, 'pong' as const),
@@ -165,7 +195,7 @@ export const arbitraryFrame: fc.Arbitrary<Frame> = fc.oneof(
     },
     plain,
   ),
-  fc.record({ type: fc.constant('goaway' as const), lastChannel: num, code: num }, plain),
+  fc.record({ type: fc.constant('goaway' as const), lastProcessed: num, code: num }, plain),
   fc.record(
     {
       type: fc.constant('settings' as const),
@@ -185,7 +215,7 @@ export const arbitraryFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record(
     {
       type: fc.constant('unknown' as const),
-      typeByte: fc.oneof(fc.constant(0), fc.integer({ min: 0x0b, max: 0xff })),
+      typeByte: fc.oneof(fc.constant(0), fc.integer({ min: 0x0e, max: 0xff })),
       flags: fc.integer({ min: 0, max: 0xff }),
       channel: fc.oneof(fc.constant(0), channel),
       payload: fc.uint8Array({ maxLength: 64 }),

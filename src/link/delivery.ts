@@ -16,7 +16,11 @@ export interface DeliveryOwner {
   attemptFailed(d: Delivery, err: SwitchboardError): void
   /** A one-way message was written, then refused unprocessed or cut off (see SendSink.undone). */
   attemptUndone(d: Delivery, err: SwitchboardError): void
+  /** The message failed for good (reported once). */
+  finalFailure(kind: DeliveryKind, name: string, err: SwitchboardError): void
 }
+
+const noop = (): void => {}
 
 export type DeliveryKind = 'request' | 'send' | 'publish'
 
@@ -26,10 +30,10 @@ export interface DeliveryFlags {
   ordered: boolean
 }
 
-const noop = (): void => {}
-
 export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
   state: 'queued' | 'inflight' | 'settled' = 'queued'
+  /** The caller's promise, marked handled only when it rejects (no catch per message). */
+  promise: Promise<unknown> | undefined
   /** The caller set the timeout (a streamed response then keeps it; the default does not). */
   explicitTimeout = false
   /** Its promise already resolved (a one-way message resent after that reports failure by event). */
@@ -124,6 +128,11 @@ export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
     if (this.state === 'settled') return
     this.state = 'settled'
     this.unwatchAbort()
+    // Observed here, so ignoring the promise never raises unhandledRejection; awaiting it still
+    // sees the rejection.
+    this.promise?.catch(noop)
+    this.owner.finalFailure(this.kind, this.name, err)
+    // A one-way message resent after its promise resolved: the event above is its report.
     this.rejectFn(err)
   }
 }

@@ -19,7 +19,14 @@ import type { Subscription } from '../rpc/subscription.ts'
 import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
 import { MessageKind } from '../wire/constants.ts'
 import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
-import { Delivery, type DeliveryKind, type DeliveryOwner, isStream, sizeOf } from './delivery.ts'
+import {
+  Delivery,
+  type DeliveryFlags,
+  type DeliveryKind,
+  type DeliveryOwner,
+  isStream,
+  sizeOf,
+} from './delivery.ts'
 import { LinkSubscription } from './link-subscription.ts'
 import { Outbox } from './outbox.ts'
 import { type Acquire, Pool } from './pool.ts'
@@ -91,8 +98,9 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   private readonly tuning: LinkTuning
   private readonly pool: Pool
   private readonly outbox = new Outbox((d, err) => this.fail(d, err))
-  private readonly inFlight = new Set<Delivery>()
-  /** Requests among inFlight: what the pool grows on (one-way messages need no more connections). */
+  /** Messages started and not yet settled (a count: no per-message entry here). */
+  private inFlight = 0
+  /** Requests among them: what the pool grows on (one-way messages need no more connections). */
   private requestsInFlight = 0
   private pumping = false
   private pumpAgain = false
@@ -117,7 +125,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
       up: (conn) => this.connectionUp(conn),
       down: (conn, err) => this.connectionDown(conn, err),
       gaveUp: (err) => this.shutdown(err),
-      hasWork: () => this.outbox.size > 0 || this.inFlight.size > 0,
+      hasWork: () => this.outbox.size > 0 || this.inFlight > 0,
     })
   }
 
@@ -180,32 +188,37 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const streamed = isStream(data)
     if (options.timeout !== undefined && !validTimeout(options.timeout)) {
-      return observed(Promise.reject(sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms')))
+      return this.refused('request', method, sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms'))
     }
     // Validated and defaulted here, once: the connection takes the timeout as given.
     const timeout = options.timeout ?? (streamed ? undefined : DEFAULT_CALL_TIMEOUT_MS)
-    return observed(this.submit('request', method, data, options, timeout, streamed) as Promise<T>)
+    return this.submit('request', method, data, options, timeout, streamed) as Promise<T>
   }
 
   /** One-way message; resolves when fully written. Ignoring the promise is safe ('sendFailed' reports failures). */
   send(method: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(this.submit('send', method, data, options, undefined, false) as Promise<void>, method)
+    return this.submit('send', method, data, options, undefined, false) as Promise<void>
   }
 
   /** Sends an event on `topic` to the peer if it subscribed. Same rules as send(). */
   publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    return this.observe(
-      this.submit('publish', topic, data, options, undefined, false) as Promise<void>,
-      topic,
-    )
+    return this.submit('publish', topic, data, options, undefined, false) as Promise<void>
   }
 
-  private observe(p: Promise<void>, name: string): Promise<void> {
-    // Reported once, when the message finally failed (an attempt the link resent is no failure).
-    p.catch((err: SwitchboardError) => {
-      if (this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
-    })
+  /** A message refused before it became a delivery: a rejected promise, observed and reported. */
+  private refused(kind: DeliveryKind, name: string, err: unknown): Promise<never> {
+    const p = Promise.reject(err)
+    p.catch(noop)
+    if (kind !== 'request') this.finalFailure(kind, name, err as SwitchboardError)
     return p
+  }
+
+  /**
+   * @internal DeliveryOwner: a message failed for good. One-way ones are reported once, here, as
+   * 'sendFailed' (an attempt the link resent is no failure).
+   */
+  finalFailure(kind: DeliveryKind, name: string, err: SwitchboardError): void {
+    if (kind !== 'request' && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, name)
   }
 
   private submit(
@@ -216,15 +229,20 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
     timeout: number | undefined,
     streamed: boolean,
   ): Promise<unknown> {
-    if (this.state === 'closed') return Promise.reject(this.closeError)
-    if (options.signal?.aborted) return Promise.reject(sbError('CANCELLED', `'${name}' was cancelled`))
-    const flags = {
-      idempotent: options.idempotent === true,
-      oneShot: options.oneShot === true,
-      ordered: options.ordered === true,
-    }
+    if (this.state === 'closed') return this.refused(kind, name, this.closeError)
+    if (options.signal?.aborted) return this.refused(kind, name, sbError('CANCELLED', `'${name}' was cancelled`))
+    const flags =
+      options.idempotent === true || options.oneShot === true || options.ordered === true
+        ? {
+            idempotent: options.idempotent === true,
+            oneShot: options.oneShot === true,
+            ordered: options.ordered === true,
+          }
+        : NO_FLAGS
     if (flags.oneShot && !this.pool.hasUsable()) {
-      return Promise.reject(
+      return this.refused(
+        kind,
+        name,
         sbError('NOT_CONNECTED', `'${name}' is one-shot and ${this.address} is not connected`),
       )
     }
@@ -240,16 +258,19 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
       try {
         bytes = sizeOf(data, msgpackCodec)
       } catch (err) {
-        return Promise.reject(err)
+        return this.refused(kind, name, err)
       }
       if (this.outbox.full(bytes, this.tuning.maxQueuedBytes)) {
-        return Promise.reject(
+        return this.refused(
+          kind,
+          name,
           sbError('QUEUE_FULL', `more than ${this.tuning.maxQueuedBytes} bytes wait for ${this.address}`),
         )
       }
     }
-    return new Promise((resolve, reject) => {
-      const d = new Delivery(
+    let d!: Delivery
+    const promise = new Promise((resolve, reject) => {
+      d = new Delivery(
         kind,
         name,
         data,
@@ -264,15 +285,17 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
         streamed,
         this,
       )
-      d.explicitTimeout = (options as RequestOptions).timeout !== undefined
-      if (conn !== undefined) {
-        this.startOn(d, conn)
-        this.pool.grow(this.requestsInFlight)
-        return
-      }
+    })
+    d.promise = promise
+    d.explicitTimeout = (options as RequestOptions).timeout !== undefined
+    if (conn !== undefined) {
+      this.startOn(d, conn)
+      if (kind === 'request') this.pool.grow(this.requestsInFlight)
+    } else {
       this.enqueue(d)
       this.pump()
-    })
+    }
+    return promise
   }
 
   private enqueue(d: Delivery): void {
@@ -325,7 +348,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
     }
     d.state = 'inflight'
     d.attempts++
-    this.inFlight.add(d)
+    this.inFlight++
     if (d.flags.ordered) this.orderedInFlight = d
     // The delivery is the attempt's sink: the connection reports to it, no promise or closure.
     if (d.kind === 'request') {
@@ -339,7 +362,9 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   }
 
   private settleAttempt(d: Delivery): boolean {
-    if (!this.inFlight.delete(d)) return false
+    if (d.state !== 'inflight') return false
+    d.state = 'queued' // between attempts until it settles or is queued again
+    this.inFlight--
     if (d.kind === 'request') this.requestsInFlight--
     if (this.orderedInFlight === d) this.orderedInFlight = undefined
     return true
@@ -384,8 +409,6 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
 
   /** Rejects `d`; an ordered one takes those queued behind it down too (they must not overtake). */
   private fail(d: Delivery, err: SwitchboardError): void {
-    // A message resent after its promise resolved reports its final failure as an event.
-    if (d.resolvedOnce && this.listenerCount('sendFailed') > 0) this.emit('sendFailed', err, d.name)
     d.reject(err)
     if (d.flags.ordered) {
       for (const q of this.outbox.removeWhere((x) => x.flags.ordered)) {
@@ -501,7 +524,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
       state: this.state,
       queuedCalls: this.outbox.size,
       queuedBytes: (base?.queuedBytes ?? 0) + this.outbox.bytes,
-      inFlight: this.inFlight.size,
+      inFlight: this.inFlight,
       connections: this.pool.size,
       pendingDials: this.pool.pendingDials,
       dials: this.pool.dials,
@@ -513,8 +536,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   }
 }
 
-/** Marks `p` handled (the caller still sees its rejection when it awaits it) and returns it. */
-function observed<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => {})
-  return p
-}
+const noop = (): void => {}
+
+/** The flags of a message that sets none (most): shared, not one object per message. */
+const NO_FLAGS: DeliveryFlags = Object.freeze({ idempotent: false, oneShot: false, ordered: false })

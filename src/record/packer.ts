@@ -8,7 +8,7 @@
 
 import type { RecordCipher } from '../wire/cipher.ts'
 import { MAX_RECORD_BODY, RecordFlag } from '../wire/constants.ts'
-import { bodyOf, type Frame, frameHeaderSize, writeFrameHeader } from '../wire/frame.ts'
+import { bodyOf, type Frame, fixedPayloadSize, frameHeaderSize, writeFrameHeader } from '../wire/frame.ts'
 import type { Compressor } from './compression.ts'
 
 /** Bodies at least this large are referenced, not copied, in plain records. */
@@ -32,6 +32,9 @@ export class RecordPacker {
   /** Largest (flags + frames) plaintext per record. */
   readonly capacity: number
   readonly stats: PackerStats = { records: 0, compressedRecords: 0, bytesOut: 0 }
+  /** Each frame's fixed payload size and header size for the pass in progress (sized once). */
+  private fixed: number[] = []
+  private header: number[] = []
 
   constructor(opts: PackerOptions) {
     this.opts = opts
@@ -43,9 +46,15 @@ export class RecordPacker {
     const out: Uint8Array[] = []
     let start = 0
     let size = 1 // record flags byte
+    const fixed = this.fixed
+    const header = this.header
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!
-      const n = frameHeaderSize(f) + (bodyOf(f)?.length ?? 0)
+      const fx = fixedPayloadSize(f)
+      fixed[i] = fx
+      const h = frameHeaderSize(f, fx)
+      header[i] = h
+      const n = h + (bodyOf(f)?.length ?? 0)
       if (size + n > this.capacity && i > start) {
         this.emit(frames, start, i, size, out)
         start = i
@@ -54,6 +63,10 @@ export class RecordPacker {
       size += n
     }
     if (start < frames.length) this.emit(frames, start, frames.length, size, out)
+    if (fixed.length > 4096) {
+      this.fixed = []
+      this.header = []
+    }
     return out
   }
 
@@ -96,7 +109,7 @@ export class RecordPacker {
     let pos = 1
     for (let i = from; i < to; i++) {
       const f = frames[i]!
-      pos = writeFrameHeader(f, buf, pos)
+      pos = writeFrameHeader(f, buf, pos, this.fixed[i])
       const body = bodyOf(f)
       if (body !== undefined && body.length > 0) {
         buf.set(body, pos)
@@ -119,7 +132,7 @@ export class RecordPacker {
     for (let i = from; i < to; i++) {
       const f = frames[i]!
       const body = bodyOf(f)
-      copied += frameHeaderSize(f) + (body !== undefined && body.length < ZERO_COPY_MIN ? body.length : 0)
+      copied += this.header[i]! + (body !== undefined && body.length < ZERO_COPY_MIN ? body.length : 0)
     }
     const scratch = new Uint8Array(copied)
     scratch[0] = plainSize >>> 8
@@ -129,7 +142,7 @@ export class RecordPacker {
     let segStart = 0
     for (let i = from; i < to; i++) {
       const f = frames[i]!
-      pos = writeFrameHeader(f, scratch, pos)
+      pos = writeFrameHeader(f, scratch, pos, this.fixed[i])
       const body = bodyOf(f)
       if (body === undefined || body.length === 0) continue
       if (body.length < ZERO_COPY_MIN) {

@@ -56,8 +56,8 @@ export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
     readonly timeoutMs: number | undefined,
     readonly signal: AbortSignal | undefined,
     readonly trace: Uint8Array | undefined,
-    private readonly resolveFn: (v: unknown) => void,
-    private readonly rejectFn: (e: SwitchboardError) => void,
+    private resolveFn: (v: unknown) => void,
+    private rejectFn: (e: SwitchboardError) => void,
     streamed: boolean,
     private readonly owner: DeliveryOwner,
   ) {
@@ -122,6 +122,11 @@ export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
     this.resolvedOnce = true
     this.unwatchAbort()
     this.resolveFn(value)
+    // A written one-way message stays with its connection until the peer counts it; the
+    // caller's promise and its functions need not: let them die young.
+    this.resolveFn = noop
+    this.rejectFn = noop
+    this.promise = undefined
   }
 
   reject(err: SwitchboardError): void {

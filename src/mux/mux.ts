@@ -100,6 +100,8 @@ export class Mux implements ChannelHost {
   /** Messages (MSG, OPEN but RESPONSE) we wrote / received on this connection. */
   private sentCount = 0
   private receivedCount = 0
+  /** receivedCount as of our last connection CREDIT. */
+  private ackedCount = 0
   private readonly liveness: Liveness
   private pingCounter = 0
   /** Body bytes queued in all channels (kept by the channels through queued()). */
@@ -561,16 +563,29 @@ export class Mux implements ChannelHost {
   private grantConnection(bytes: number): void {
     if (bytes === 0) return
     this.connCreditOwed += bytes
-    if (this.connCreditOwed >= this.local.connectionWindow / 4) {
-      this.connRecvRemaining += this.connCreditOwed
-      this.control({
-        type: 'credit',
-        channel: 0,
-        increment: this.connCreditOwed,
-        processed: this.receivedCount,
-      })
-      this.connCreditOwed = 0
-    }
+    if (this.connCreditOwed >= this.local.connectionWindow / 4) this.sendConnectionCredit()
+  }
+
+  private sendConnectionCredit(): void {
+    this.connRecvRemaining += this.connCreditOwed
+    this.control({
+      type: 'credit',
+      channel: 0,
+      increment: this.connCreditOwed,
+      processed: this.receivedCount,
+    })
+    this.connCreditOwed = 0
+    this.ackedCount = this.receivedCount
+  }
+
+  /**
+   * The driver finished a read: acknowledge the messages it carried now, in one CREDIT, rather
+   * than at a quarter window. The sender keeps each message until it is acknowledged, so a
+   * prompt count lets those die young instead of surviving into the old generation.
+   */
+  readDone(): void {
+    if (this.state === 'closed' || this.receivedCount === this.ackedCount) return
+    this.sendConnectionCredit()
   }
 
   private receiveCredit(id: number, increment: number, processed: number): void {

@@ -391,7 +391,10 @@ export class Session {
     for (;;) {
       if (this.state === 'closed') return
       const body = this.reader.takeUnit(2, MAX_RECORD_BODY, 'FRAME_TOO_LARGE')
-      if (body === undefined) return
+      if (body === undefined) {
+        if (t >= 0) mux.readDone()
+        return
+      }
       if (t < 0) {
         t = now()
         mux.noteReceived(t)

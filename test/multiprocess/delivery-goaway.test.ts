@@ -68,6 +68,46 @@ test('graceful restart: calls above the GOAWAY last processed id are resent, eac
   await proxy.close()
 })
 
+test('one-way messages that cross the GOAWAY are resent to the restarted server: none lost, none doubled', async () => {
+  const socket = `unix:${join(dir.path, 'goaway-oneway.sock')}`
+  const ledger = join(dir.path, 'goaway-oneway-ledger.txt')
+  const first = await startProgram(program, [socket, ledger])
+  children.push(first)
+  const proxy = await startFaultProxy({ listen: 'tcp://127.0.0.1:0', target: socket })
+  proxy.plan({ delayMs: 150 })
+  const link = await connect(proxy.address, { insecure: true, waitForReady: true, backoffInitialMs: 10 })
+  const sent: Promise<void>[] = []
+  for (let i = 0; i < 50; i++) sent.push(link.send('note', { id: `early-${i}` }))
+  await withTimeout(lineFrom(first, 'started early-49'), 10_000, 'the early notes to run')
+  const stopping = lineFrom(first, 'stopping')
+  first.proc.kill('SIGTERM')
+  await withTimeout(stopping, 10_000, 'the GOAWAY to be sent')
+  // Written before the client sees the GOAWAY (150 ms away): they reach the server after it,
+  // which takes none of them; send() already resolved for each, yet none may be lost.
+  for (let i = 0; i < 50; i++) sent.push(link.send('note', { id: `late-${i}` }))
+  await withTimeout(Promise.all(sent), 10_000, 'every send() to resolve')
+  await withTimeout(new Promise((r) => first.proc.once('exit', r)), 15_000, 'the old server to drain')
+  const second = await startProgram(program, [socket, ledger])
+  children.push(second)
+  // Resent messages go ahead of this request on the new connection, so its answer follows them.
+  const pid = await withTimeout(link.request<number>('pid', undefined, { timeout: 15_000 }), 15_000, 'the new server')
+  assert.equal(pid, second.proc.pid)
+  const lines = (await readFile(ledger, 'utf8')).split('\n').filter((l) => l !== '')
+  const byId = new Map<string, string[]>()
+  for (const line of lines) {
+    const [id, who] = line.split(' ') as [string, string]
+    byId.set(id, [...(byId.get(id) ?? []), who])
+  }
+  for (let i = 0; i < 50; i++) {
+    assert.deepEqual(byId.get(`early-${i}`), [String(first.proc.pid)], `early-${i} ran once, on the old server`)
+    assert.deepEqual(byId.get(`late-${i}`), [String(second.proc.pid)], `late-${i} ran once, on the new server`)
+  }
+  assert.equal(lines.length, 100, 'each note ran exactly once')
+  assert.ok(link.getStats().resent >= 50, `resent ${link.getStats().resent}`)
+  await link.close()
+  await proxy.close()
+})
+
 test('several addresses: the pool spreads its connections over them', async () => {
   const a = `unix:${join(dir.path, 'spread-a.sock')}`
   const b = `unix:${join(dir.path, 'spread-b.sock')}`

@@ -44,6 +44,8 @@ export interface ConnectionStats extends SessionStats {
   /** Requests and message bodies from the peer still being handled. */
   activeHandlers: number
   subscriptions: number
+  /** Events held for a subscriber that has no credit left (sent as it returns credit). */
+  eventsWaiting: number
 }
 
 /** What the layer that owns a connection adds to it (not user options). */
@@ -645,6 +647,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       pendingCalls: this.pending.size,
       activeHandlers: this.activeHandlers,
       subscriptions: this.topics.subscriberCount,
+      eventsWaiting: this.peerTopics.waitingCount,
     }
   }
 }

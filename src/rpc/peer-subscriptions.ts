@@ -44,6 +44,8 @@ export class PeerSubscriptions {
   private readonly subs = new Map<string, PeerSubscription>()
   /** Body bytes of events waiting for credit (they count toward conn.writable). */
   waitingBytes = 0
+  /** Events waiting for credit. */
+  waitingCount = 0
 
   constructor(private readonly host: PublisherHost) {}
 
@@ -67,6 +69,7 @@ export class PeerSubscriptions {
     if (sub === undefined) return event.sink.written()
     sub.waiting.push(event)
     this.waitingBytes += event.bytes.length
+    this.waitingCount++
   }
 
   /** The peer opened a SUBSCRIBE channel: its body holds the window, in events. */
@@ -84,6 +87,7 @@ export class PeerSubscriptions {
       // Nobody to deliver to any more: those events are done, as for a topic nobody subscribed to.
       for (let e = sub.waiting.shift(); e !== undefined; e = sub.waiting.shift()) {
         this.waitingBytes -= e.bytes.length
+        this.waitingCount--
         e.sink.written()
       }
     }
@@ -117,6 +121,7 @@ export class PeerSubscriptions {
       if (e === undefined) return
       sub.credit--
       this.waitingBytes -= e.bytes.length
+      this.waitingCount--
       this.host.transmit(e.kind, topic, e.bytes, e.signal, e.messageId, e.sink)
     }
   }
@@ -130,6 +135,7 @@ export class PeerSubscriptions {
     }
     this.subs.clear()
     this.waitingBytes = 0
+    this.waitingCount = 0
   }
 }
 

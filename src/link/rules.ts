@@ -4,7 +4,7 @@
  * reads in one place.
  */
 import { type SwitchboardError, sbError } from '../errors.ts'
-import { lossOf } from '../rpc/outgoing-call.ts'
+import { lossOf } from '../rpc/loss.ts'
 import type { Delivery } from './delivery.ts'
 
 export type Verdict = { resend: true } | { resend: false; error: SwitchboardError }

@@ -11,7 +11,6 @@ import { EventEmitter } from 'node:events'
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
-import { limitsFromSettings } from '../mux/limits.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import type { SessionOptions } from '../session/options.ts'
 import { Session, type SessionStats } from '../session/session.ts'
@@ -23,7 +22,8 @@ import type { DedupeTable } from './dedupe.ts'
 import { IncomingCall } from './incoming-call.ts'
 import { IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
-import { encodeBody, keepBytes, lossError, OutgoingCall } from './outgoing-call.ts'
+import { lossError } from './loss.ts'
+import { encodeBody, keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { isByteSource } from './body.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
 import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
@@ -161,6 +161,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     })
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
     conn.maxSingleFrameBody = Math.max(0, conn.session.maxMessageFrameBytes - MSG_HEADER_ALLOWANCE)
+    conn.remoteMaxMessageBytes = conn.session.remoteLimits!.maxMessageBytes
+    conn.localMaxMessageBytes = conn.session.localLimits.maxMessageBytes
     extras.onReady?.(conn)
     return conn
   }
@@ -180,19 +182,10 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return this
   }
 
-  // Both are fixed once the hello exchange is done: computed once, read on every message.
-  private remoteMax: number | undefined
-  private localMax: number | undefined
-
-  get remoteMaxMessageBytes(): number {
-    this.remoteMax ??= limitsFromSettings(this.session.agreement!.remote.limits).maxMessageBytes
-    return this.remoteMax
-  }
-
-  get localMaxMessageBytes(): number {
-    this.localMax ??= limitsFromSettings(this.session.agreement!.local.limits).maxMessageBytes
-    return this.localMax
-  }
+  /** Largest non-streamed body the peer accepts (its hello; fixed once the hello is done). */
+  remoteMaxMessageBytes = 0
+  /** Largest non-streamed body we accept. */
+  localMaxMessageBytes = 0
 
   nameId(name: string): number {
     return this.outNames.idOf(name)

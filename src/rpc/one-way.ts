@@ -5,7 +5,7 @@
  */
 import { codeFromWire, sbError } from '../errors.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
-import { lossError } from './outgoing-call.ts'
+import { lossError } from './loss.ts'
 import type { SendSink } from './sinks.ts'
 
 export class OneWayMessage implements OutgoingMessage {

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { codeFromWire, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { lossError } from './loss.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
@@ -39,28 +40,6 @@ export interface CallHost {
   settled(call: OutgoingCall): void
   /** True once the session has closed (a reset now means the connection is gone). */
   readonly sessionEnded: boolean
-}
-
-/**
- * Details on an error that ended a message because its connection ended: `lost` is true, and
- * `written` says whether any byte of it had been handed to the transport. link/ uses them to
- * decide between a resend and OUTCOME_UNKNOWN.
- */
-export interface LossDetails {
-  lost: true
-  written: boolean
-}
-
-/** The error for a message whose connection ended; see LossDetails. */
-export function lossError(err: SwitchboardError, written: boolean): SwitchboardError {
-  const details: LossDetails = { lost: true, written }
-  return new SwitchboardError(err.code, err.message, { cause: err, details: { ...details } })
-}
-
-/** True when `err` ended a message because its connection ended (see LossDetails). */
-export function lossOf(err: unknown): LossDetails | undefined {
-  if (!(err instanceof SwitchboardError) || err.details?.lost !== true) return undefined
-  return { lost: true, written: err.details.written === true }
 }
 
 const EMPTY = new Uint8Array(0)

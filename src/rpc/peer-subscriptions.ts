@@ -8,7 +8,7 @@ import { type SwitchboardError, wireCodeOf } from '../errors.ts'
 import type { Channel } from '../mux/channel.ts'
 import { Fifo } from '../mux/fifo.ts'
 import { Cursor } from '../wire/cursor.ts'
-import { lossError } from './outgoing-call.ts'
+import { lossError } from './loss.ts'
 import type { SendSink } from './sinks.ts'
 
 /** An event waiting for its subscriber's credit. */

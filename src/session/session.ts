@@ -19,7 +19,7 @@ import { SecureHandshake } from '../handshake/secure-handshake.ts'
 import { SECURITY_NONE } from '../handshake/security-modes.ts'
 import { channels, debug, publish } from '../internal/diagnostics.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
-import { limitsFromSettings, limitsToSettings } from '../mux/limits.ts'
+import { limitsFromSettings, limitsToSettings, type MuxLimits } from '../mux/limits.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import { Mux, type MuxStats } from '../mux/mux.ts'
 import { type Compressor, resolveCompressors } from '../record/compression.ts'
@@ -115,6 +115,8 @@ export class Session {
   handshakeHash: Uint8Array | undefined
   /** In keys mode: the peer's static public key, as allow() accepted it. */
   remotePublicKey: Uint8Array | undefined
+  /** The peer's receive limits as announced in its hello (bounded), once the hello is done. */
+  remoteLimits: MuxLimits | undefined
 
   private readonly opts: ResolvedSessionOptions
   private readonly handler: SessionHandler
@@ -353,6 +355,7 @@ export class Session {
     })
     this.opener = new RecordOpener({ cipher: receive, compressor })
     const remoteLimits = limitsFromSettings(agreement.remote.limits)
+    this.remoteLimits = remoteLimits
     this.mux = new Mux(
       { role: this.role, local: this.opts.limits, remote: remoteLimits, now: now() },
       {
@@ -604,6 +607,11 @@ export class Session {
     publish(channels.close, { role: this.role, remote: this.transport.remote, error: err })
     debug('%s session with %s closed%s', this.role, this.transport.remote, err ? `: ${err.code}` : '')
     this.handler.onClose?.(err)
+  }
+
+  /** Our own receive limits (what our hello announced). */
+  get localLimits(): MuxLimits {
+    return this.opts.limits
   }
 
   /** Resolves when the transport has fully closed. */

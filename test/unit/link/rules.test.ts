@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { sbError } from '../../../src/errors.ts'
 import { Delivery, type DeliveryFlags } from '../../../src/link/delivery.ts'
 import { afterFailedAttempt } from '../../../src/link/rules.ts'
-import { lossError } from '../../../src/rpc/outgoing-call.ts'
+import { lossError } from '../../../src/rpc/loss.ts'
 
 function delivery(flags: Partial<DeliveryFlags> = {}, streamed = false): Delivery {
   const all = { idempotent: false, oneShot: false, ordered: false, ...flags }
@@ -21,7 +21,7 @@ function delivery(flags: Partial<DeliveryFlags> = {}, streamed = false): Deliver
     () => {},
     () => {},
     streamed,
-    { attemptSucceeded() {}, attemptFailed() {}, attemptUndone() {} },
+    { attemptSucceeded() {}, attemptFailed() {}, attemptUndone() {}, finalFailure() {} },
   )
 }
 const lost = (written: boolean) => lossError(sbError('CONNECTION_LOST'), written)

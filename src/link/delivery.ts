@@ -56,8 +56,6 @@ export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
     readonly timeoutMs: number | undefined,
     readonly signal: AbortSignal | undefined,
     readonly trace: Uint8Array | undefined,
-    private resolveFn: (v: unknown) => void,
-    private rejectFn: (e: SwitchboardError) => void,
     streamed: boolean,
     private readonly owner: DeliveryOwner,
   ) {
@@ -68,6 +66,15 @@ export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
   /** AttemptOptions: the receiver may dedupe a repeat. */
   get idempotent(): boolean {
     return this.flags.idempotent
+  }
+
+  private resolveFn: (v: unknown) => void = noop
+  private rejectFn: (e: SwitchboardError) => void = noop
+
+  /** The functions that settle the caller's promise. */
+  settleWith(resolve: (v: unknown) => void, reject: (e: SwitchboardError) => void): void {
+    this.resolveFn = resolve
+    this.rejectFn = reject
   }
 
   /** Ms left before the deadline (undefined: none). */

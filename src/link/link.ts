@@ -268,24 +268,21 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
         )
       }
     }
-    let d!: Delivery
-    const promise = new Promise((resolve, reject) => {
-      d = new Delivery(
-        kind,
-        name,
-        data,
-        bytes,
-        ++this.nextMessageId,
-        flags,
-        timeout,
-        options.signal,
-        options.trace,
-        resolve,
-        reject,
-        streamed,
-        this,
-      )
-    })
+    const d = new Delivery(
+      kind,
+      name,
+      data,
+      bytes,
+      ++this.nextMessageId,
+      flags,
+      timeout,
+      options.signal,
+      options.trace,
+      streamed,
+      this,
+    )
+    // The executor captures only the delivery (a small closure), not this call's locals.
+    const promise = new Promise((resolve, reject) => d.settleWith(resolve, reject))
     d.promise = promise
     d.explicitTimeout = (options as RequestOptions).timeout !== undefined
     if (conn !== undefined) {

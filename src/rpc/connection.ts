@@ -23,7 +23,7 @@ import { IncomingCall } from './incoming-call.ts'
 import { IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
 import { lossError } from './loss.ts'
-import { encodeBody, keepBytes, OutgoingCall } from './outgoing-call.ts'
+import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { isByteSource } from './body.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
 import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
@@ -68,6 +68,7 @@ export interface ConnectionExtras {
 export type HandlerTable = ReadonlyMap<string, Handler>
 
 const NO_HANDLERS: HandlerTable = new Map()
+const EMPTY = new Uint8Array(0)
 
 /** Room a MSG frame's header fields may take besides the body (ids, deadline, a 512-byte trace). */
 const MSG_HEADER_ALLOWANCE = 600
@@ -356,15 +357,20 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     sink: SendSink,
   ): void {
     if (options.signal?.aborted) return sink.failed(sbError('CANCELLED', `'${name}' was cancelled`))
-    let body: { flags: number; bytes: Uint8Array }
-    try {
-      body = encodeBody(this.codec, data)
-    } catch (err) {
-      return sink.failed(err as SwitchboardError)
+    let flags = kind
+    let bytes: Uint8Array
+    if (data instanceof Uint8Array) {
+      flags |= BodyFlag.RAW
+      bytes = data
+    } else {
+      try {
+        bytes = data === undefined ? EMPTY : this.codec.encode(data)
+      } catch (err) {
+        return sink.failed(err as SwitchboardError)
+      }
     }
-    const idempotent = options.idempotent === true && kind === MessageKind.NOTIFY
-    const k = kind | body.flags | (idempotent ? BodyFlag.IDEMPOTENT : 0)
-    this.sendBody(k, name, body.bytes, options.signal, messageId, sink)
+    if (options.idempotent === true && kind === MessageKind.NOTIFY) flags |= BodyFlag.IDEMPOTENT
+    this.sendBody(flags, name, bytes, options.signal, messageId, sink)
   }
 
   private sendBody(

@@ -8,13 +8,21 @@ import { MAX_VARINT_BYTES } from './varint.ts'
 
 export class Cursor {
   pos: number
-  readonly end: number
-  readonly buf: Uint8Array
+  end: number
+  buf: Uint8Array
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = buf
     this.pos = start
     this.end = end
+  }
+
+  /** Points this cursor at another unit (a decoder reuses one cursor instead of making one per unit). */
+  reset(buf: Uint8Array, start: number, end: number): this {
+    this.buf = buf
+    this.pos = start
+    this.end = end
+    return this
   }
 
   get remaining(): number {

@@ -137,6 +137,7 @@ export type Frame =
 
 const utf8 = new TextEncoder()
 const EMPTY = new Uint8Array(0)
+const payloadCursor = new Cursor(EMPTY)
 // ignoreBOM: a leading U+FEFF is part of the name, not a byte-order mark to strip.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
@@ -372,7 +373,9 @@ export function readFrame(cur: Cursor): Frame {
   const length = cur.varint()
   if (length > cur.remaining) throw sbError('FRAME_MALFORMED', `frame of ${length} bytes overruns its record`)
   const end = cur.pos + length
-  const p = new Cursor(cur.buf, cur.pos, end)
+  // One payload cursor for every frame: readFrame does not re-enter, and a frame keeps views of
+  // the buffer, never the cursor.
+  const p = payloadCursor.reset(cur.buf, cur.pos, end)
   cur.pos = end
   let frame: Frame
   switch (typeByte) {

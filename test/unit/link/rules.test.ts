@@ -18,8 +18,6 @@ function delivery(flags: Partial<DeliveryFlags> = {}, streamed = false): Deliver
     1000,
     undefined,
     undefined,
-    () => {},
-    () => {},
     streamed,
     { attemptSucceeded() {}, attemptFailed() {}, attemptUndone() {}, finalFailure() {} },
   )

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { mutate, randomInput } from './mutate.ts'
+import { copyBytes, mutate, randomInput } from './mutate.ts'
 import { classify, describe, type Outcome, signature } from './oracle.ts'
 import { hashSeed, Rng } from './rng.ts'
 import type { FuzzTarget } from './target.ts'
@@ -17,8 +17,15 @@ export interface ChunkSpec {
   readonly count: number
   /** Stop early at this Date.now() (0: no deadline). */
   readonly deadline: number
+  /** Time mode: stop this many ms after the chunk starts running (after the target loaded). */
+  readonly windowMs?: number | undefined
   /** An input slower than this (confirmed by two re-runs) is a hang, ms. */
   readonly hangMs: number
+  /**
+   * Signatures of failures already saved in corpus/pending/ (found before, not fixed yet): they
+   * are counted as `known`, not as crashes or hangs, and not reported again.
+   */
+  readonly known?: readonly string[] | undefined
 }
 
 export interface Failure {
@@ -39,6 +46,8 @@ export interface ChunkStats {
   rejected: number
   crashes: number
   hangs: number
+  /** Failures whose signature is a known, pending one (not in crashes or hangs). */
+  known: number
   /** Inputs over the hang budget once whose re-runs were fast (a GC pause, a busy machine). */
   slowOnce: number
   /** Busy time of the loop, ms. */
@@ -46,22 +55,31 @@ export interface ChunkStats {
 }
 
 export function emptyStats(): ChunkStats {
-  return { tried: 0, accepted: 0, rejected: 0, crashes: 0, hangs: 0, slowOnce: 0, ms: 0 }
+  return { tried: 0, accepted: 0, rejected: 0, crashes: 0, hangs: 0, known: 0, slowOnce: 0, ms: 0 }
 }
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
-/** Reads a corpus file: hex digits, whitespace ignored, lines starting with '#' are comments. */
+/**
+ * Reads a corpus file: hex, whitespace ignored, lines starting with '#' are comments, and a
+ * token `HEX*N` stands for HEX repeated N times (so a deeply nested input stays a short file).
+ */
 export function readHexFile(path: string): Uint8Array {
   const text = readFileSync(path, 'utf8')
-  const hex = text
+  const tokens = text
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('#'))
-    .join('')
-    .replace(/\s+/g, '')
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new Error(`${path}: not hex`)
+    .join(' ')
+    .split(/\s+/)
+    .filter((t) => t !== '')
+  let hex = ''
+  for (const token of tokens) {
+    const m = /^((?:[0-9a-fA-F]{2})+)(?:\*(\d+))?$/.exec(token)
+    if (m === null) throw new Error(`${path}: not hex: ${token.slice(0, 40)}`)
+    hex += m[2] === undefined ? m[1]! : m[1]!.repeat(Number(m[2]))
+  }
   return new Uint8Array(Buffer.from(hex, 'hex'))
 }
 
@@ -96,7 +114,8 @@ export class TargetRunner {
       const rng = new Rng(hashSeed('corpus', target.name))
       for (let i = 0; i < 64; i++) corpus.push(target.generate(rng))
     }
-    this.#corpus = corpus.map((c) => (c.length > target.maxLength ? c.subarray(0, target.maxLength) : c))
+    // Plain copies: seeds are often Buffers that view shared memory (zlib output, an encoder's scratch).
+    this.#corpus = corpus.map((c) => copyBytes(c.subarray(0, target.maxLength)))
     if (this.#corpus.length === 0) this.#corpus.push(new Uint8Array(0))
     this.#dictionary = target.dictionary ?? []
   }
@@ -112,7 +131,7 @@ export class TargetRunner {
     if (r < 6) return randomInput(rng, target.maxLength)
     const cfg = { maxLength: target.maxLength, dictionary: this.#dictionary }
     if (r < 22 && target.generate !== undefined) {
-      const fresh = target.generate(rng)
+      const fresh = copyBytes(target.generate(rng))
       return r < 16 ? fresh : mutate(rng, fresh, this.#corpus, cfg)
     }
     return mutate(rng, rng.pick(this.#corpus), this.#corpus, cfg)
@@ -122,14 +141,16 @@ export class TargetRunner {
   runOne(input: Uint8Array): { outcome: Outcome; ms: number } {
     let threw = false
     let thrown: unknown
+    let returned: boolean | undefined
     const t0 = performance.now()
     try {
-      this.target.run(input)
+      returned = this.target.run(input)
     } catch (err) {
       threw = true
       thrown = err
     }
     const ms = performance.now() - t0
+    if (!threw && returned === false) return { outcome: { kind: 'rejected', code: 'refused' }, ms }
     return { outcome: classify(thrown, threw, this.target.lenientCauses === true), ms }
   }
 
@@ -143,17 +164,25 @@ export class TargetRunner {
     onInput?: (input: Uint8Array) => void,
   ): ChunkStats {
     const stats = emptyStats()
+    const known = new Set(spec.known ?? [])
     const rng = new Rng(spec.seed)
     const started = performance.now()
+    const window = spec.windowMs === undefined || spec.windowMs <= 0 ? 0 : Date.now() + spec.windowMs
+    const stopAt =
+      spec.deadline === 0 ? window : window === 0 ? spec.deadline : Math.min(window, spec.deadline)
     for (let i = 0; i < spec.count; i++) {
-      if (spec.deadline !== 0 && (i & 31) === 0 && Date.now() >= spec.deadline) break
+      if (stopAt !== 0 && (i & 31) === 0 && Date.now() >= stopAt) break
       const input = this.next(rng)
       onInput?.(input)
       const { outcome, ms } = this.runOne(input)
       stats.tried++
       if (outcome.kind === 'crash') {
-        stats.crashes++
-        this.#report(this.#crashFailure(input, outcome), onFailure)
+        const failure = this.#crashFailure(input, outcome)
+        if (known.has(failure.signature)) stats.known++
+        else {
+          stats.crashes++
+          this.#report(failure, onFailure)
+        }
         continue
       }
       if (outcome.kind === 'accepted') stats.accepted++
@@ -161,6 +190,7 @@ export class TargetRunner {
       if (ms > spec.hangMs) {
         const hang = this.#confirmHang(input, ms, spec.hangMs)
         if (hang === undefined) stats.slowOnce++
+        else if (known.has(hang.signature)) stats.known++
         else {
           stats.hangs++
           this.#report(hang, onFailure)
@@ -219,12 +249,26 @@ export class TargetRunner {
   }
 }
 
+/**
+ * The signature of a saved failing input: a hang file's is its target's hang signature (it is not
+ * run: it may never return); a crash file is run, with stack traces, and its failure's signature
+ * taken. Undefined when the input no longer fails (fixed: it belongs in regressions/).
+ */
+export function savedSignature(runner: TargetRunner, file: string, input: Uint8Array): string | undefined {
+  const name = runner.target.name
+  if (/(^|\/)hang-[^/]*$/.test(file)) return signature(name, 'hang', undefined)
+  const { outcome } = runner.runOne(input)
+  return outcome.kind === 'crash' ? signature(name, 'crash', outcome.error) : undefined
+}
+
 /** The stack of an error and of its causes. */
 export function stackOf(err: unknown): string {
   const lines: string[] = []
   let cur: unknown = err
   for (let depth = 0; cur !== undefined && depth < 5; depth++) {
-    lines.push(`${depth === 0 ? '' : 'caused by: '}${cur instanceof Error ? (cur.stack ?? describe(cur)) : describe(cur)}`)
+    lines.push(
+      `${depth === 0 ? '' : 'caused by: '}${cur instanceof Error ? (cur.stack ?? describe(cur)) : describe(cur)}`,
+    )
     cur = cur instanceof Error ? cur.cause : undefined
   }
   return lines.join('\n')

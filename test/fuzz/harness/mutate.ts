@@ -26,8 +26,29 @@ export function varint(value: number): Uint8Array {
 }
 
 const VARINT_VALUES = [
-  0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x3fff, 0x4000, 0xffff, 0x10000, 0x1fffff, 0x200000, 0xfffffff, 0x10000000,
-  0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, 2 ** 35, 2 ** 49, 2 ** 52, Number.MAX_SAFE_INTEGER,
+  0,
+  1,
+  2,
+  0x7f,
+  0x80,
+  0xff,
+  0x100,
+  0x3fff,
+  0x4000,
+  0xffff,
+  0x10000,
+  0x1fffff,
+  0x200000,
+  0xfffffff,
+  0x10000000,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+  0x100000000,
+  2 ** 35,
+  2 ** 49,
+  2 ** 52,
+  Number.MAX_SAFE_INTEGER,
 ]
 
 /** Varints that sit on size boundaries, plus malformed ones (redundant zero, too long, too big). */
@@ -72,12 +93,20 @@ export function randomInput(rng: Rng, maxLength: number): Uint8Array {
   return rng.bytes(rng.length(maxLength))
 }
 
+/**
+ * A copy as a plain Uint8Array. Not `bytes.slice()`: on a Buffer that is a view, so editing it
+ * would write into the corpus (and into whatever buffer the Buffer views, an encoder's scratch).
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}
+
 function insertAt(input: Uint8Array, at: number, bytes: Uint8Array): Uint8Array {
   return concat(input.subarray(0, at), bytes, input.subarray(at))
 }
 
 function overwriteAt(input: Uint8Array, at: number, bytes: Uint8Array): Uint8Array {
-  const out = input.slice()
+  const out = copyBytes(input)
   out.set(bytes.subarray(0, Math.max(0, out.length - at)), at)
   return out
 }
@@ -91,25 +120,25 @@ function mutateOnce(rng: Rng, input: Uint8Array, other: Uint8Array, cfg: Mutator
   switch (op) {
     case 0: {
       if (n === 0) return rng.bytes(1)
-      const out = input.slice()
+      const out = copyBytes(input)
       out[pos()]! ^= 1 << rng.below(8)
       return out
     }
     case 1: {
       if (n === 0) return rng.bytes(1)
-      const out = input.slice()
+      const out = copyBytes(input)
       out[pos()] = rng.below(256)
       return out
     }
     case 2: {
       if (n === 0) return Uint8Array.of(rng.pick(INTERESTING_BYTES))
-      const out = input.slice()
+      const out = copyBytes(input)
       out[pos()] = rng.pick(INTERESTING_BYTES)
       return out
     }
     case 3: {
       if (n === 0) return rng.bytes(1)
-      const out = input.slice()
+      const out = copyBytes(input)
       const at = pos()
       out[at] = out[at]! + (rng.chance(0.5) ? 1 : -1) * rng.int(1, 16)
       return out
@@ -126,13 +155,13 @@ function mutateOnce(rng: Rng, input: Uint8Array, other: Uint8Array, cfg: Mutator
       if (n === 0) return input
       const from = pos()
       const len = rng.int(1, Math.min(n - from, 64))
-      return insertAt(input, gap(), input.slice(from, from + len))
+      return insertAt(input, gap(), copyBytes(input.subarray(from, from + len)))
     }
     case 7: {
       if (n < 2) return input
       const from = pos()
       const len = rng.int(1, Math.min(n - from, 32))
-      return overwriteAt(input, pos(), input.slice(from, from + len))
+      return overwriteAt(input, pos(), copyBytes(input.subarray(from, from + len)))
     }
     case 8:
       return concat(input.subarray(0, gap()), other.subarray(rng.below(other.length + 1)))
@@ -170,7 +199,12 @@ function mutateOnce(rng: Rng, input: Uint8Array, other: Uint8Array, cfg: Mutator
 }
 
 /** 1 to 8 stacked edits (half the time 1), cut to maxLength. */
-export function mutate(rng: Rng, input: Uint8Array, corpus: readonly Uint8Array[], cfg: MutatorConfig): Uint8Array {
+export function mutate(
+  rng: Rng,
+  input: Uint8Array,
+  corpus: readonly Uint8Array[],
+  cfg: MutatorConfig,
+): Uint8Array {
   let out = input
   let edits = 1
   while (edits < 8 && rng.chance(0.5)) edits++

@@ -90,7 +90,9 @@ export function describe(thrown: unknown): string {
   }
 }
 
-export type Attempt<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SwitchboardError }
+export type Attempt<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: SwitchboardError }
 
 /**
  * Runs one decoder call inside a target: a fine rejection comes back as `{ ok: false }`, so the
@@ -112,9 +114,13 @@ export function attempt<T>(fn: () => T, lenientCauses = false): Attempt<T> {
 export function attemptCodes<T>(fn: () => T, codes: readonly string[], lenientCauses = false): Attempt<T> {
   const r = attempt(fn, lenientCauses)
   if (!r.ok && !codes.includes(r.error.code)) {
-    throw new OracleFailure(`unexpected-code ${r.error.code}`, `rejected with ${r.error.code} (${r.error.message}), expected one of ${codes.join(', ')}`, {
-      cause: r.error,
-    })
+    throw new OracleFailure(
+      `unexpected-code ${r.error.code}`,
+      `rejected with ${r.error.code} (${r.error.message}), expected one of ${codes.join(', ')}`,
+      {
+        cause: r.error,
+      },
+    )
   }
   return r
 }

@@ -39,6 +39,13 @@ export interface FuzzOptions {
   readonly chunkSize: number
   /** Folder holding regressions/<target>/ (added to each target's corpus). */
   readonly corpusDir?: string | undefined
+  /** Signatures of known, pending failures (counted apart, not reported): see ChunkSpec.known. */
+  readonly known?: readonly string[] | undefined
+  /**
+   * Workers a target may lose (watchdog kills, deaths) before its remaining chunks are dropped:
+   * an input that hangs easily would otherwise cost a worker restart every few inputs.
+   */
+  readonly maxWorkerLosses?: number | undefined
   /** Old-generation heap limit of each worker, MiB. */
   readonly workerHeapMb?: number | undefined
   /** Each new failure signature, as found. */
@@ -56,6 +63,10 @@ export interface TargetReport {
   wallMs: number
   /** Set when a worker could not load or run the target at all. */
   fatal: string | undefined
+  /** Set when the target's remaining chunks were dropped (it lost too many workers). */
+  stopped: string | undefined
+  /** Workers lost to this target (watchdog kills, deaths). */
+  workerLosses: number
 }
 
 export interface FuzzReport {
@@ -73,10 +84,8 @@ interface Chunk {
   report: TargetReport
   count: number
   seed: number
-  /** Time mode: window length, ms (the deadline is set when the chunk first starts). */
+  /** Time mode: window length, ms, counted from when the worker starts running the chunk. */
   windowMs: number
-  /** Date.now() at which the chunk stops, once started. */
-  deadline: number | undefined
 }
 
 interface Slot {
@@ -117,6 +126,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       goal: opts.inputsPerTarget,
       wallMs: 0,
       fatal: undefined,
+      stopped: undefined,
+      workerLosses: 0,
     })
   }
   // Chunks interleaved across targets so every target moves forward from the start.
@@ -144,7 +155,14 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   for (const c of queue) pending.set(c.target.name, (pending.get(c.target.name) ?? 0) + 1)
 
   function makeChunk(target: TargetRef, count: number, seed: number, windowMs: number): Chunk {
-    return { id: nextId++, target, report: reports.get(target.name)!, count, seed, windowMs, deadline: undefined }
+    return {
+      id: nextId++,
+      target,
+      report: reports.get(target.name)!,
+      count,
+      seed,
+      windowMs,
+    }
   }
 
   return await new Promise<FuzzReport>((resolve) => {
@@ -157,8 +175,19 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       into.rejected += s.rejected
       into.crashes += s.crashes
       into.hangs += s.hangs
+      into.known += s.known
       into.slowOnce += s.slowOnce
       into.ms += s.ms
+    }
+
+    /** Removes a target's queued chunks. */
+    const dropQueued = (name: string): void => {
+      for (let i = queue.length - 1; i >= 0; i--) {
+        if (queue[i]!.target.name === name) {
+          queue.splice(i, 1)
+          pending.set(name, (pending.get(name) ?? 1) - 1)
+        }
+      }
     }
 
     const chunkEnded = (chunk: Chunk): void => {
@@ -223,19 +252,36 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         if (kind === 'crash') s.crashes = 1
         else s.hangs = 1
         s.ms = performance.now() - slot.chunkStarted
-        addStats(chunk.report.stats, s)
         const input = currentInput(slot)
-        record({
-          target: chunk.target.name,
-          kind,
-          signature: `${chunk.target.name}|${kind === 'hang' ? 'hang' : message}`,
-          hex: toHex(input),
-          message,
-          detail,
-        })
+        const signature = `${chunk.target.name}|${kind === 'hang' ? 'hang' : message}`
+        if (opts.known?.includes(signature)) {
+          s.known = 1
+          s.crashes = 0
+          s.hangs = 0
+        }
+        addStats(chunk.report.stats, s)
+        if (s.known === 0)
+          record({
+            target: chunk.target.name,
+            kind,
+            signature,
+            hex: toHex(input),
+            message,
+            detail,
+          })
         const left = chunk.count - started
-        if (left > 0 && !finished) {
-          queue.unshift({ ...chunk, id: nextId++, count: left, seed: hashSeed(chunk.seed, 'resume', started) })
+        chunk.report.workerLosses++
+        if (chunk.report.workerLosses >= (opts.maxWorkerLosses ?? 3)) {
+          chunk.report.stopped ??= `stopped after losing ${chunk.report.workerLosses} workers`
+          dropQueued(chunk.target.name)
+          chunkEnded(chunk)
+        } else if (left > 0 && !finished) {
+          queue.unshift({
+            ...chunk,
+            id: nextId++,
+            count: left,
+            seed: hashSeed(chunk.seed, 'resume', started),
+          })
         } else chunkEnded(chunk)
       }
       const index = slots.indexOf(slot)
@@ -262,13 +308,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         if (msg.type === 'done') addStats(chunk.report.stats, msg.stats)
         else {
           chunk.report.fatal ??= msg.error
-          // Drop the target's other chunks: it cannot run.
-          for (let i = queue.length - 1; i >= 0; i--) {
-            if (queue[i]!.target.name === chunk.target.name) {
-              queue.splice(i, 1)
-              pending.set(chunk.target.name, (pending.get(chunk.target.name) ?? 1) - 1)
-            }
-          }
+          dropQueued(chunk.target.name) // it cannot run
         }
         chunkEnded(chunk)
       }
@@ -292,13 +332,18 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       slot.lastProgress = performance.now()
       slot.chunkStarted = slot.lastProgress
       if (!firstStart.has(chunk.target.name)) firstStart.set(chunk.target.name, performance.now())
-      chunk.deadline ??= chunk.windowMs > 0 ? Math.min(Date.now() + chunk.windowMs, hardDeadline) : hardDeadline
-      const deadline = chunk.deadline
       const msg: ChunkMessage = {
         type: 'chunk',
         id: chunk.id,
         target: chunk.target,
-        spec: { seed: chunk.seed, count: chunk.count, deadline, hangMs: opts.hangMs },
+        spec: {
+          seed: chunk.seed,
+          count: chunk.count,
+          deadline: hardDeadline,
+          windowMs: chunk.windowMs,
+          hangMs: opts.hangMs,
+          known: opts.known,
+        },
       }
       slot.worker.postMessage(msg)
     }
@@ -314,7 +359,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
           slot.lastProgress = now
         } else if (seq !== slot.startSeq && now - slot.lastProgress >= opts.watchdogMs) {
           const waited = (now - slot.lastProgress).toFixed(0)
-          replace(slot, 'hang', `no progress for ${waited} ms: killed by the watchdog`, `watchdog: ${waited} ms`)
+          replace(
+            slot,
+            'hang',
+            `no progress for ${waited} ms: killed by the watchdog`,
+            `watchdog: ${waited} ms`,
+          )
         } else if (now - slot.lastProgress >= opts.watchdogMs * 20 + 60_000) {
           // Not even the first input started (a target whose setup hangs).
           replace(slot, 'crash', 'the worker started no input (target setup hangs?)', '')
@@ -331,7 +381,14 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         void slot.worker.terminate()
       }
       for (const r of reports.values()) {
-        if (r.goal !== undefined && r.stats.tried < r.goal && r.fatal === undefined) timedOut = true
+        if (
+          r.goal !== undefined &&
+          r.stats.tried < r.goal &&
+          r.fatal === undefined &&
+          r.stopped === undefined
+        ) {
+          timedOut = true
+        }
       }
       resolve({ targets: [...reports.values()], failures, elapsedMs: performance.now() - started, timedOut })
     }

@@ -24,7 +24,9 @@ export interface FuzzTarget {
   readonly lenientCauses?: boolean
   /**
    * Feeds one input to the decoder(s). A SwitchboardError thrown out of here is a rejection
-   * (fine); anything else, and every OracleFailure (harness/oracle.ts), is a crash.
+   * (fine); anything else, and every OracleFailure (harness/oracle.ts), is a crash. Returning
+   * false also counts the input as rejected (a target that catches its decoder's refusal to go
+   * on checking state); the counts only feed the report's "accepted" share.
    */
-  run(input: Uint8Array): void
+  run(input: Uint8Array): boolean | undefined
 }

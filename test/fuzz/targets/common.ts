@@ -117,9 +117,12 @@ function checkFrameFields(frame: Frame, index: number): void {
   for (const [key, value] of Object.entries(frame)) {
     if (value === undefined || typeof value === 'string' || typeof value === 'boolean') continue
     if (typeof value === 'number') {
-      check(Number.isSafeInteger(value) && value >= 0, 'frame-bad-number', () => `frame ${index} ${key} = ${value}`)
+      check(
+        Number.isSafeInteger(value) && value >= 0,
+        'frame-bad-number',
+        () => `frame ${index} ${key} = ${value}`,
+      )
     } else if (value instanceof Uint8Array) {
-      continue
     } else if (Array.isArray(value)) {
       for (const item of value.flat()) {
         check(

@@ -31,11 +31,12 @@ export const target: FuzzTarget = {
   name: 'frames',
   about: 'readFrames(plaintext); decoded frames must be well-typed and re-encode to the same bytes',
   maxLength: 4096,
-  seeds: () => [...goldenFrames(), ...transcriptRecordBodies().map((b) => b.subarray(1)), ...validFrames().slice(0, 64)],
-  dictionary: [
-    ...Array.from({ length: 16 }, (_, i) => Uint8Array.of(i)),
+  seeds: () => [
     ...goldenFrames(),
+    ...transcriptRecordBodies().map((b) => b.subarray(1)),
+    ...validFrames().slice(0, 64),
   ],
+  dictionary: [...Array.from({ length: 16 }, (_, i) => Uint8Array.of(i)), ...goldenFrames()],
   generate(rng) {
     const frames = validFrames()
     const n = 1 + rng.below(4)
@@ -43,5 +44,6 @@ export const target: FuzzTarget = {
   },
   run(input) {
     checkFrames(input, readFrames(input))
+    return true
   },
 }

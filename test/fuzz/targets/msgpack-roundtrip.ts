@@ -7,7 +7,7 @@
  */
 import { Decoder } from '@msgpack/msgpack'
 import { msgpackCodec } from '../../../src/rpc/codec.ts'
-import { attempt, check, fail } from '../harness/oracle.ts'
+import { attempt, check, fail, OracleFailure } from '../harness/oracle.ts'
 import type { FuzzTarget } from '../harness/target.ts'
 import { hex, mustNotThrow } from './common.ts'
 import { difference, expected, REFUSED } from './msgpack-values.ts'
@@ -39,20 +39,93 @@ export class ByteChoices implements Choices {
 }
 
 const NUMBERS = [
-  0, -1, 1, 127, 128, -32, -33, 255, 256, 65535, 65536, 2 ** 31 - 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32,
-  2 ** 40, -(2 ** 40), 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e20, -1e20, 2 ** 63, -(2 ** 63), 2 ** 64,
-  1.5, -0.1, 0.1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, Number.MIN_VALUE,
-  Number.MAX_VALUE, Number.EPSILON, 3.4028234663852886e38, 1.401298464324817e-45,
+  0,
+  -1,
+  1,
+  127,
+  128,
+  -32,
+  -33,
+  255,
+  256,
+  65535,
+  65536,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 40,
+  -(2 ** 40),
+  2 ** 53 - 1,
+  -(2 ** 53 - 1),
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e20,
+  -1e20,
+  2 ** 63,
+  -(2 ** 63),
+  2 ** 64,
+  1.5,
+  -0.1,
+  0.1,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -0,
+  Number.MIN_VALUE,
+  Number.MAX_VALUE,
+  Number.EPSILON,
+  3.4028234663852886e38,
+  1.401298464324817e-45,
 ]
 const BIGINTS = [
-  0n, 1n, -1n, 2n ** 31n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, 2n ** 63n,
-  -(2n ** 63n), -(2n ** 63n) - 1n, 2n ** 64n - 1n, 2n ** 64n, -(2n ** 64n), 10n ** 30n,
+  0n,
+  1n,
+  -1n,
+  2n ** 31n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 53n + 1n,
+  -(2n ** 53n) - 1n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  -(2n ** 63n),
+  -(2n ** 63n) - 1n,
+  2n ** 64n - 1n,
+  2n ** 64n,
+  -(2n ** 64n),
+  10n ** 30n,
 ]
-const KEYS = ['a', 'b', '', '0', '1', '-1', '1.5', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'é', '𝄞', 'k'.repeat(40)]
+const KEYS = [
+  'a',
+  'b',
+  '',
+  '0',
+  '1',
+  '-1',
+  '1.5',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'é',
+  '𝄞',
+  'k'.repeat(40),
+]
 /** Code point ranges for strings: ASCII, Latin-1, BMP, astral, surrogates (lone ones too), specials. */
 const RANGES: readonly [number, number][] = [
-  [0x20, 0x7e], [0x00, 0x1f], [0x80, 0xff], [0x100, 0x7ff], [0x800, 0xd7ff], [0xe000, 0xfffd], [0x10000, 0x10ffff],
-  [0xd800, 0xdfff], [0xfeff, 0xfeff], [0xfffe, 0xffff],
+  [0x20, 0x7e],
+  [0x00, 0x1f],
+  [0x80, 0xff],
+  [0x100, 0x7ff],
+  [0x800, 0xd7ff],
+  [0xe000, 0xfffd],
+  [0x10000, 0x10ffff],
+  [0xd800, 0xdfff],
+  [0xfeff, 0xfeff],
+  [0xfffe, 0xffff],
 ]
 
 function str(c: Choices, maxLength: number): string {
@@ -145,7 +218,12 @@ export function randomValue(c: Choices, depth = 0): unknown {
       const obj: Record<string, unknown> = {}
       for (let i = c.below(6); i > 0; i--) {
         const key = c.below(4) === 0 ? str(c, 6) : KEYS[c.below(KEYS.length)]!
-        Object.defineProperty(obj, key, { value: randomValue(c, depth + 1), enumerable: true, writable: true, configurable: true })
+        Object.defineProperty(obj, key, {
+          value: randomValue(c, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
       }
       return obj
     }
@@ -165,7 +243,11 @@ export function randomValue(c: Choices, depth = 0): unknown {
       // Long: a string, bytes or list past the 8- and 16-bit length forms.
       const n = [255, 256, 65535, 65536, 70000][c.below(5)]!
       const k = c.below(3)
-      return k === 0 ? 'é'.repeat(n >> 1) : k === 1 ? new Uint8Array(n) : Array.from({ length: n >> 4 }, (_, i) => i)
+      return k === 0
+        ? 'é'.repeat(n >> 1)
+        : k === 1
+          ? new Uint8Array(n)
+          : Array.from({ length: n >> 4 }, (_, i) => i)
     }
     default: {
       // Deep: arrays and maps nested past the recursion of a naive reader.
@@ -180,24 +262,39 @@ const independent = new Decoder({ useBigInt64: true })
 
 export const target: FuzzTarget = {
   name: 'msgpack-roundtrip',
-  about: 'msgpackCodec.encode then decode of values built from the input: equal to §21\'s promise; refusals are CODEC_ERROR; @msgpack/msgpack reads every encoding',
+  about:
+    "msgpackCodec.encode then decode of values built from the input: equal to §21's promise; refusals are CODEC_ERROR; @msgpack/msgpack reads every encoding",
   maxLength: 1024,
   lenientCauses: true,
-  seeds: () => [Uint8Array.of(16, 3, 7, 1, 4, 9, 9, 12, 1, 20, 2), Uint8Array.of(14, 5, 4, 1, 4, 2, 4, 3, 4, 4, 4, 5), Uint8Array.of(17, 4, 0, 7, 1, 2, 3)],
+  seeds: () => [
+    Uint8Array.of(16, 3, 7, 1, 4, 9, 9, 12, 1, 20, 2),
+    Uint8Array.of(14, 5, 4, 1, 4, 2, 4, 3, 4, 4, 4, 5),
+    Uint8Array.of(17, 4, 0, 7, 1, 2, 3),
+  ],
   generate: (rng) => rng.bytes(rng.length(256)),
   run(input) {
     const value = randomValue(new ByteChoices(input))
     const want = expected(value)
     const encoded = attempt(() => msgpackCodec.encode(value), true)
     if (want === REFUSED) {
-      check(!encoded.ok && encoded.error.code === 'CODEC_ERROR', 'msgpack-encoded-refusable', () => hex(input, 64))
-      return
+      check(!encoded.ok && encoded.error.code === 'CODEC_ERROR', 'msgpack-encoded-refusable', () =>
+        hex(input, 64),
+      )
+      return false
     }
-    if (!encoded.ok) fail('msgpack-encode-refused', `${encoded.error.message} (${String(encoded.error.cause)})`)
+    if (!encoded.ok)
+      fail('msgpack-encode-refused', `${encoded.error.message} (${String(encoded.error.cause)})`)
     const bytes = encoded.value
     const decoded = mustNotThrow('msgpack-decode-own-encoding', () => msgpackCodec.decode(bytes))
     const d = difference(want, decoded)
     if (d !== undefined) fail('msgpack-roundtrip-mismatch', d)
-    mustNotThrow('msgpack-not-standard', () => independent.decode(bytes))
+    try {
+      independent.decode(bytes)
+    } catch (err) {
+      // @msgpack/msgpack refuses the key __proto__ by policy; §21 reads it as '__proto_'.
+      if (!String(err).includes('__proto__'))
+        throw new OracleFailure('msgpack-not-standard', String(err), { cause: err })
+    }
+    return true
   },
 }

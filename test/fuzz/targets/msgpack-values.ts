@@ -40,7 +40,8 @@ export function expected(v: unknown): unknown {
       return Object.is(v, -0) ? 0 : v
     case 'bigint':
       if (v < INT64_MIN || v > UINT64_MAX) return REFUSED
-      return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v
+      // msgpackr's int64AsType 'auto' gives a number up to ±2^53 (exact there), one past §21's "safe".
+      return v >= -MAX_SAFE - 1n && v <= MAX_SAFE + 1n ? Number(v) : v
     case 'string':
       return wellFormed(v)
     case 'symbol':
@@ -61,8 +62,8 @@ export function expected(v: unknown): unknown {
   if (v instanceof Set) return list([...v])
   const entries: [string, unknown][] =
     v instanceof Map
-      ? [...v].map(([k, x]) => [propertyName(String(k)), x])
-      : Object.keys(v as object).map((k) => [propertyName(k), (v as Record<string, unknown>)[k]])
+      ? [...v].map(([k, x]) => [propertyName(wellFormed(String(k))), x])
+      : Object.keys(v as object).map((k) => [propertyName(wellFormed(k)), (v as Record<string, unknown>)[k]])
   const out: Record<string, unknown> = {}
   for (const [k, x] of entries) {
     const e = expected(x)
@@ -102,7 +103,8 @@ export function difference(want: unknown, actual: unknown, path = '$'): string |
     if (typeof want === 'number' ? Object.is(want, actual) : want === actual) return undefined
     return `${path}: want ${show(want)} (${typeof want}), got ${show(actual)} (${typeof actual})`
   }
-  if (isMarker(want)) return isMarker(actual) ? undefined : `${path}: want the 0xc1 marker, got ${show(actual)}`
+  if (isMarker(want))
+    return isMarker(actual) ? undefined : `${path}: want the 0xc1 marker, got ${show(actual)}`
   if (want instanceof Uint8Array) {
     if (actual instanceof Uint8Array && bytesEqual(want, actual)) return undefined
     return `${path}: want bytes(${want.length}), got ${show(actual)}`
@@ -131,7 +133,11 @@ export function difference(want: unknown, actual: unknown, path = '$'): string |
     return `${path}: want keys ${show(wantKeys.join(','))}, got ${show(gotKeys.join(','))}`
   }
   for (const k of wantKeys) {
-    const d = difference((want as Record<string, unknown>)[k], (actual as Record<string, unknown>)[k], `${path}.${k}`)
+    const d = difference(
+      (want as Record<string, unknown>)[k],
+      (actual as Record<string, unknown>)[k],
+      `${path}.${k}`,
+    )
     if (d !== undefined) return d
   }
   return undefined

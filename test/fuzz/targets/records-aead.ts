@@ -20,7 +20,16 @@ import { nodeCryptoProvider } from '../../../src/session/node-crypto.ts'
 import type { RecordCipher } from '../../../src/wire/cipher.ts'
 import { attempt, check, fail } from '../harness/oracle.ts'
 import type { FuzzTarget } from '../harness/target.ts'
-import { bytesEqual, checkFrames, concat, goldenFrames, hex, splitUnits, transcriptRecordBodies, u16Unit } from './common.ts'
+import {
+  bytesEqual,
+  checkFrames,
+  concat,
+  goldenFrames,
+  hex,
+  splitUnits,
+  transcriptRecordBodies,
+  u16Unit,
+} from './common.ts'
 import { target as frames } from './frames.ts'
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff)
@@ -69,17 +78,20 @@ function sealedSeeds(): Uint8Array[] {
 
 export const target: FuzzTarget = {
   name: 'records-aead',
-  about: 'RecordOpener.open behind ChaCha20-Poly1305 (RekeyingCipher, rekey every 3 records): forgeries, tampering and replays rejected, genuine records open',
+  about:
+    'RecordOpener.open behind ChaCha20-Poly1305 (RekeyingCipher, rekey every 3 records): forgeries, tampering and replays rejected, genuine records open',
   maxLength: 8192,
   seeds: sealedSeeds,
   dictionary: [Uint8Array.of(0, 0), Uint8Array.of(0, 16), Uint8Array.of(0, 17), Uint8Array.of(0xff, 0xff)],
   generate(rng) {
     const mode = 1 + rng.below(3)
-    const pieces = Array.from({ length: 1 + rng.below(4) }, () => concat(Uint8Array.of(0), frames.generate!(rng)))
+    const pieces = Array.from({ length: 1 + rng.below(4) }, () =>
+      concat(Uint8Array.of(0), frames.generate!(rng)),
+    )
     return concat(Uint8Array.of(mode), ...pieces.map(u16Unit))
   },
   run(input) {
-    if (input.length === 0) return
+    if (input.length === 0) return false
     const mode = input[0]! & 3
     const pieces = splitUnits(input.subarray(1), 16)
     const sender = cipher()
@@ -89,8 +101,10 @@ export const target: FuzzTarget = {
       if (mode === 0) {
         const r = attempt(() => opener.open(piece))
         if (receiver.last === undefined) {
-          check(!r.ok && r.error.code === 'INTEGRITY', 'aead-unexpected-rejection', () => String(!r.ok && r.error))
-          return
+          check(!r.ok && r.error.code === 'INTEGRITY', 'aead-unexpected-rejection', () =>
+            String(!r.ok && r.error),
+          )
+          return true
         }
         // The AEAD let it through: it must be exactly what the sender seals next.
         const genuine = sender.seal(receiver.last)
@@ -101,23 +115,25 @@ export const target: FuzzTarget = {
       const sealed = sender.seal(piece)
       if (mode === 1) {
         const r = attempt(() => opener.open(sealed))
-        if (!r.ok && r.error.code === 'INTEGRITY') fail('aead-rejected-genuine', `piece ${k}: ${r.error.message}`)
+        if (!r.ok && r.error.code === 'INTEGRITY')
+          fail('aead-rejected-genuine', `piece ${k}: ${r.error.message}`)
         if (r.ok) checkPlain(piece, r.value)
         continue
       }
       if (mode === 2) {
-        const tampered = sealed.slice()
+        const tampered = new Uint8Array(sealed)
         const bit = (piece.length * 8 + k) % (tampered.length * 8)
         tampered[bit >>> 3]! ^= 1 << (bit & 7)
         const r = attempt(() => opener.open(tampered))
         check(!r.ok && r.error.code === 'INTEGRITY', 'aead-accepted-tampered', () => `piece ${k}, bit ${bit}`)
-        return
+        return true
       }
       const first = attempt(() => opener.open(sealed))
       if (!first.ok && first.error.code === 'INTEGRITY') fail('aead-rejected-genuine', `piece ${k}`)
       const replay = attempt(() => opener.open(sealed))
       check(!replay.ok && replay.error.code === 'INTEGRITY', 'aead-accepted-replay', () => `piece ${k}`)
-      return
+      return true
     }
+    return true
   },
 }

@@ -21,7 +21,8 @@ export function compressedRecord(frameBytes: Uint8Array): Uint8Array {
 
 export const target: FuzzTarget = {
   name: 'records-deflate',
-  about: 'RecordOpener.open(body) with the deflate compressor; bombs capped, frames re-encode to the inflated bytes',
+  about:
+    'RecordOpener.open(body) with the deflate compressor; bombs capped, frames re-encode to the inflated bytes',
   maxLength: 8192,
   seeds: () => [
     ...goldenFrames().map(compressedRecord),
@@ -44,9 +45,10 @@ export const target: FuzzTarget = {
     const opened = new RecordOpener({ cipher: identityCipher, compressor: deflate }).open(input)
     if ((input[0]! & 1) === 0) {
       checkFrames(input.subarray(1), opened)
-      return
+      return true
     }
     const inflated = inflateRawSync(input.subarray(1), { maxOutputLength: MAX_RECORD_PLAINTEXT - 1 })
     checkFrames(new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength), opened)
+    return true
   },
 }

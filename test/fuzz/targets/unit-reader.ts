@@ -10,7 +10,11 @@
  * must always equal the bytes pushed and not yet taken.
  */
 import { WireLimits } from '../../../src/wire/constants.ts'
-import { HANDSHAKE_UNIT_HEADER_BYTES, HELLO_HEADER_BYTES, MAX_HANDSHAKE_UNIT_BYTES } from '../../../src/wire/handshake-unit.ts'
+import {
+  HANDSHAKE_UNIT_HEADER_BYTES,
+  HELLO_HEADER_BYTES,
+  MAX_HANDSHAKE_UNIT_BYTES,
+} from '../../../src/wire/handshake-unit.ts'
 import { UnitReader } from '../../../src/wire/unit-reader.ts'
 import { attempt, check, fail } from '../harness/oracle.ts'
 import type { Rng } from '../harness/rng.ts'
@@ -36,7 +40,8 @@ const CODE = { hello: 'HELLO_TOO_LARGE', handshake: 'FRAME_TOO_LARGE', record: '
 /** What one step reads at `pos` of the whole stream (the reference, written from the spec). */
 function expected(step: Step, s: Uint8Array, pos: number): Expected {
   const left = s.length - pos
-  if (step === 'preamble') return left >= 6 ? { kind: 'unit', bytes: s.subarray(pos, pos + 6), end: pos + 6 } : { kind: 'more' }
+  if (step === 'preamble')
+    return left >= 6 ? { kind: 'unit', bytes: s.subarray(pos, pos + 6), end: pos + 6 } : { kind: 'more' }
   const h = HEADER[step]
   if (left < h) return { kind: 'more' }
   let length = 0
@@ -71,11 +76,22 @@ export const target: FuzzTarget = {
     const dialer = concat(...units.slice(0, 3).map((u) => u.bytes))
     return [
       concat(Uint8Array.of(0x13, 5, 40, 90), dialer),
-      concat(Uint8Array.of(0x0a, 1, 7), dialer.subarray(0, 16), u16Unit(new Uint8Array(48)), u16Unit(new Uint8Array(3))),
+      concat(
+        Uint8Array.of(0x0a, 1, 7),
+        dialer.subarray(0, 16),
+        u16Unit(new Uint8Array(48)),
+        u16Unit(new Uint8Array(3)),
+      ),
       concat(Uint8Array.of(0x08), dialer.subarray(0, 6), Uint8Array.of(0, 0, 0, 0, 0, 45)),
     ]
   },
-  dictionary: [Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0, 0), Uint8Array.of(0, 1, 0, 0), Uint8Array.of(0x10, 0x01), Uint8Array.of(0x53, 0x57, 0x42, 0x44, 1, 0)],
+  dictionary: [
+    Uint8Array.of(0, 0, 0, 0),
+    Uint8Array.of(0, 0),
+    Uint8Array.of(0, 1, 0, 0),
+    Uint8Array.of(0x10, 0x01),
+    Uint8Array.of(0x53, 0x57, 0x42, 0x44, 1, 0),
+  ],
   generate(rng: Rng) {
     const parts: Uint8Array[] = [Uint8Array.of(rng.below(256))]
     const cuts = parts[0]![0]! & 7
@@ -87,7 +103,7 @@ export const target: FuzzTarget = {
     return concat(...parts)
   },
   run(input) {
-    if (input.length === 0) return
+    if (input.length === 0) return false
     const handshakeUnits = (input[0]! >> 3) & 3
     const cutCount = input[0]! & 7
     const cuts = [...input.subarray(1, 1 + cutCount)]
@@ -110,27 +126,46 @@ export const target: FuzzTarget = {
         const want = expected(step, stream.subarray(0, pushed), taken)
         const r = attempt(() => take(reader, step))
         if (!r.ok) {
-          check(want.kind === 'error' && want.code === r.error.code, 'unit-reader-mismatch', () => `${step} at ${taken}: threw ${r.error.code}, reference says ${describe(want)}`)
+          check(
+            want.kind === 'error' && want.code === r.error.code,
+            'unit-reader-mismatch',
+            () => `${step} at ${taken}: threw ${r.error.code}, reference says ${describe(want)}`,
+          )
           stopped = true
           return
         }
         const got = r.value
         if (got === undefined) {
-          check(want.kind === 'more', 'unit-reader-mismatch', () => `${step} at ${taken}: undefined, reference says ${describe(want)}`)
+          check(
+            want.kind === 'more',
+            'unit-reader-mismatch',
+            () => `${step} at ${taken}: undefined, reference says ${describe(want)}`,
+          )
           return
         }
         if (got instanceof Uint8Array) {
           if (want.kind !== 'unit' || !bytesEqual(got, want.bytes)) {
-            fail('unit-reader-mismatch', `${step} at ${taken}: unit ${hex(got, 32)}, reference says ${describe(want)}`)
+            fail(
+              'unit-reader-mismatch',
+              `${step} at ${taken}: unit ${hex(got, 32)}, reference says ${describe(want)}`,
+            )
           }
-          units.push({ bytes: got, copy: got.slice(), at: taken })
+          units.push({ bytes: got, copy: new Uint8Array(got), at: taken })
           taken = want.end
         } else {
-          check(want.kind === 'refusal' && want.code === got.refusal, 'unit-reader-mismatch', () => `${step} at ${taken}: refusal ${got.refusal}, reference says ${describe(want)}`)
+          check(
+            want.kind === 'refusal' && want.code === got.refusal,
+            'unit-reader-mismatch',
+            () => `${step} at ${taken}: refusal ${got.refusal}, reference says ${describe(want)}`,
+          )
           taken = (want as { end: number }).end
           stopped = true
         }
-        check(reader.buffered === pushed - taken, 'unit-reader-buffered', () => `buffered ${reader.buffered}, expected ${pushed - taken}`)
+        check(
+          reader.buffered === pushed - taken,
+          'unit-reader-buffered',
+          () => `buffered ${reader.buffered}, expected ${pushed - taken}`,
+        )
         stepIndex++
       }
     }
@@ -138,17 +173,26 @@ export const target: FuzzTarget = {
     let prev = 0
     for (const p of [...points, stream.length]) {
       // Each chunk its own buffer, as socket reads are.
-      reader.push(stream.slice(prev, p))
+      reader.push(new Uint8Array(stream.subarray(prev, p)))
       pushed = p
       prev = p
-      check(reader.buffered === pushed - taken, 'unit-reader-buffered', () => `buffered ${reader.buffered} after a push, expected ${pushed - taken}`)
+      check(
+        reader.buffered === pushed - taken,
+        'unit-reader-buffered',
+        () => `buffered ${reader.buffered} after a push, expected ${pushed - taken}`,
+      )
       drain()
       if (stopped) break
     }
     // A unit handed out earlier must not change when later bytes arrive.
     for (const u of units) {
-      check(bytesEqual(u.bytes, u.copy), 'unit-reader-unit-changed', () => `unit at ${u.at} changed after later pushes`)
+      check(
+        bytesEqual(u.bytes, u.copy),
+        'unit-reader-unit-changed',
+        () => `unit at ${u.at} changed after later pushes`,
+      )
     }
+    return true
   },
 }
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { decode } from '@msgpack/msgpack'
 import { negotiate } from '../../../src/handshake/negotiate.ts'
 import { encodeFrame, type Frame, readFrames } from '../../../src/wire/frame.ts'
 import {
@@ -63,7 +64,7 @@ function replay(name: string, units: Unit[]): Side {
 
   const preambleBytes = feedUntil(reader, stream, pos, () => reader.take(6))
   const preamble = decodePreamble(preambleBytes)
-  assert.deepEqual(preamble, { major: 1, minor: 0 })
+  assert.deepEqual(preamble, { major: 2, minor: 0 })
   assert.equal(toHex(encodePreamble(preamble)), preambleUnit.hex, `${name}: preamble`)
 
   const helloBody = feedUntil(reader, stream, pos, () => reader.takeUnit(4, 65536, 'HELLO_TOO_LARGE'))
@@ -113,28 +114,42 @@ test('transcript: each side decodes byte by byte and re-encodes to the same byte
   assert.deepEqual(listener.hello.compression, [])
   assert.deepEqual(listener.hello.protocols, [])
 
+  const settings = [{ type: 'settings', ack: false, values: [] }]
+  const settingsAck = [{ type: 'settings', ack: true, values: [] }]
   assert.deepEqual(dialer.records, [
+    settings,
+    settingsAck,
     [
       { type: 'name', id: 1, name: 'echo' },
-      {
-        type: 'open',
-        channel: 1,
-        fin: true,
-        oneWay: false,
-        kind: 0,
-        method: 1,
-        messageId: 1,
-        data: fromHex('6869'),
-      },
+      { type: 'msg', kind: 0, method: 1, messageId: 1, data: fromHex('a26869') },
+      { type: 'name', id: 2, name: 'nope' },
+      { type: 'msg', kind: 0, method: 2, messageId: 2, data: fromHex('') },
+    ],
+    [
+      { type: 'credit', channel: 0, increment: 11, processed: 2 },
+      { type: 'goaway', lastProcessed: 2, code: 40 },
     ],
   ])
-  const [[data, goaway] = []] = listener.records
-  assert.ok(data?.type === 'data')
-  assert.equal(data.channel, 1)
-  assert.equal(data.fin, true)
-  assert.equal(toHex(data.data), '00a26869')
-  assert.deepEqual(goaway, { type: 'goaway', lastChannel: 1, code: 40 })
-  assert.equal(listener.records.length, 1)
+  const detail = JSON.stringify({ code: 'METHOD_NOT_FOUND', message: "no handler for 'nope'" })
+  assert.deepEqual(listener.records, [
+    settings,
+    settingsAck,
+    [
+      { type: 'name', id: 1, name: 'log' },
+      { type: 'msg', kind: 1, method: 1, messageId: 1, data: fromHex('a27570') },
+      { type: 'msg', kind: 0x11, method: 1, messageId: 2, data: fromHex('00ff') },
+    ],
+    [
+      { type: 'reply', messageId: 1, status: 0, raw: false, data: fromHex('a26869') },
+      { type: 'reply', messageId: 2, status: 32, raw: false, data: new TextEncoder().encode(detail) },
+      { type: 'credit', channel: 0, increment: 9, processed: 2 },
+    ],
+    [{ type: 'goaway', lastProcessed: 2, code: 40 }],
+  ])
+  // The value bodies are real MessagePack (read by an independent decoder), the error detail JSON.
+  assert.equal(decode(fromHex('a26869')), 'hi')
+  assert.equal(decode(fromHex('a27570')), 'up')
+  assert.deepEqual(JSON.parse(detail), { code: 'METHOD_NOT_FOUND', message: "no handler for 'nope'" })
 })
 
 test('transcript: both sides negotiate msgpack, no compression, no security', () => {
@@ -144,7 +159,7 @@ test('transcript: both sides negotiate msgpack, no compression, no security', ()
     negotiate(dialer.hello, listener.hello),
     negotiate(listener.hello, dialer.hello),
   ]) {
-    assert.equal(agreement.version, 1)
+    assert.equal(agreement.version, 2)
     assert.equal(agreement.codec, 'msgpack')
     assert.equal(agreement.compression, 'none')
     assert.equal(agreement.security, 'none')

@@ -38,8 +38,9 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     action: 'Upgrade the older end. Retrying unchanged cannot succeed.',
   },
   NEGOTIATION_FAILED: {
-    meaning: 'The hello exchange found no codec or compression both ends accept.',
-    action: 'Configure at least one codec and compression (or none) that both ends support.',
+    meaning:
+      'The hello exchange found no codec, or no security mode, both ends accept (compression falls back to none; it never fails a negotiation).',
+    action: 'Configure at least one codec and one security mode that both ends support.',
   },
   HELLO_TOO_LARGE: {
     meaning: 'A hello exceeded `maxHelloBytes` (64 KiB by default).',
@@ -251,7 +252,7 @@ export function renderErrorsDoc(): string {
     'both work even when two copies of the package are loaded.',
     '',
     '- `err.code`: the string code below. Codes never change meaning.',
-    '- `err.wireCode`: the number sent in END, RESET and GOAWAY frames. "local" codes never cross',
+    '- `err.wireCode`: the number sent in REPLY, END, RESET, CANCEL and GOAWAY frames. "local" codes never cross',
     '  the wire. A number a peer sends that this version does not know becomes `INTERNAL`.',
     '- `err.retryable`: true when the same operation may succeed if tried again unchanged, after a',
     '  back-off. Retrying is still only safe when the operation is idempotent.',

@@ -22,7 +22,7 @@ export const ErrorCodes = {
   FRAME_MALFORMED: { wire: 2, retryable: false, message: 'malformed frame' },
   FRAME_TOO_LARGE: { wire: 3, retryable: false, message: 'a length exceeds its limit' },
   VERSION_MISMATCH: { wire: 4, retryable: false, message: 'no protocol version in common' },
-  NEGOTIATION_FAILED: { wire: 5, retryable: false, message: 'no codec or compression in common' },
+  NEGOTIATION_FAILED: { wire: 5, retryable: false, message: 'no codec or security mode in common' },
   HELLO_TOO_LARGE: { wire: 6, retryable: false, message: 'hello exceeds maxHelloBytes' },
   FLOW_CONTROL: { wire: 7, retryable: false, message: 'peer sent more than its credit' },
   BAD_PREAMBLE: { wire: 8, retryable: false, message: 'not a switchboard peer (bad preamble)' },

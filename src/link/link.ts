@@ -188,7 +188,11 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const streamed = isStream(data)
     if (options.timeout !== undefined && !validTimeout(options.timeout)) {
-      return this.refused('request', method, sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms'))
+      return this.refused(
+        'request',
+        method,
+        sbError('INVALID_ARGUMENT', 'timeout must be a positive number of ms'),
+      )
     }
     // Validated and defaulted here, once: the connection takes the timeout as given.
     const timeout = options.timeout ?? (streamed ? undefined : DEFAULT_CALL_TIMEOUT_MS)
@@ -230,7 +234,8 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
     streamed: boolean,
   ): Promise<unknown> {
     if (this.state === 'closed') return this.refused(kind, name, this.closeError)
-    if (options.signal?.aborted) return this.refused(kind, name, sbError('CANCELLED', `'${name}' was cancelled`))
+    if (options.signal?.aborted)
+      return this.refused(kind, name, sbError('CANCELLED', `'${name}' was cancelled`))
     const flags =
       options.idempotent === true || options.oneShot === true || options.ordered === true
         ? {
@@ -429,7 +434,10 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
    * Subscribes to the peer's events on `topic`; kept across reconnects. Iterate the result, or
    * pass `onEvent` (the hot path: no queue, no promise per event); close() to stop.
    */
-  subscribe<T = unknown>(topic: string, options: SubscribeOptions | ((value: T) => void) = {}): Subscription<T> {
+  subscribe<T = unknown>(
+    topic: string,
+    options: SubscribeOptions | ((value: T) => void) = {},
+  ): Subscription<T> {
     const sub: LinkSubscription<T> = new LinkSubscription<T>(
       topic,
       options,

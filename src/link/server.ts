@@ -4,8 +4,8 @@
  */
 import { EventEmitter } from 'node:events'
 import { SwitchboardError, sbError } from '../errors.ts'
-import { RpcConnection } from '../rpc/connection.ts'
 import type { Codec } from '../rpc/codec.ts'
+import { RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
 import { PromiseSendSink } from '../rpc/sinks.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
@@ -114,7 +114,11 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   private accept(transport: Transport): void {
-    if (this.closing !== undefined) return transport.abort()
+    if (this.closing !== undefined) {
+      // Refused in the hello slot, coded: the dialer sees GOING_AWAY (it may retry elsewhere).
+      refuseHandshake(transport, sbError('GOING_AWAY', 'server is closing'))
+      return
+    }
     const max = this.options.maxConnections ?? 1024
     const admitted = this.gate.enter(transport.remoteAddress)
     if (admitted instanceof SwitchboardError) {
@@ -130,7 +134,7 @@ export class Server extends EventEmitter<ServerEvents> {
       identityOf: peerIdentity,
       onReady: (conn) => {
         admitted()
-        if (this.closing !== undefined) return conn.abort(sbError('GOING_AWAY', 'server is closing'))
+        if (this.closing !== undefined) return conn.refuse('GOING_AWAY', 'server is closing')
         if (this.connections.size >= max) {
           return conn.refuse(
             max === 1 ? 'PAIR_FULL' : 'REFUSED',

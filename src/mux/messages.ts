@@ -82,7 +82,8 @@ export class MessageQueue {
     const lost: OutgoingMessage[] = []
     for (let m = this.unacked.shift(); m !== undefined; m = this.unacked.shift()) lost.push(m)
     const refused: OutgoingMessage[] = []
-    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) if (isMessage(m)) refused.push(m)
+    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift())
+      if (isMessage(m)) refused.push(m)
     this.waitingBytes = 0
     this.waitingMessages = 0
     for (const m of lost) m.onLost(code)
@@ -92,7 +93,8 @@ export class MessageQueue {
   private drainAll(): OutgoingMessage[] {
     const out: OutgoingMessage[] = []
     for (let m = this.unacked.shift(); m !== undefined; m = this.unacked.shift()) out.push(m)
-    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift()) if (isMessage(m)) out.push(m)
+    for (let m = this.waiting.shift(); m !== undefined; m = this.waiting.shift())
+      if (isMessage(m)) out.push(m)
     this.waitingBytes = 0
     this.waitingMessages = 0
     return out

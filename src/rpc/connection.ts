@@ -16,15 +16,15 @@ import type { SessionOptions } from '../session/options.ts'
 import { Session, type SessionStats } from '../session/session.ts'
 import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { MsgFrame, ReplyFrame } from '../wire/frame.ts'
+import { isByteSource } from './body.ts'
 import { type Codec, codecByName } from './codec.ts'
-import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
 import type { DedupeTable } from './dedupe.ts'
+import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
 import { IncomingCall } from './incoming-call.ts'
+import { lossError } from './loss.ts'
 import { IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
-import { lossError } from './loss.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
-import { isByteSource } from './body.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
 import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
 import { type EventSink, Subscription } from './subscription.ts'
@@ -406,7 +406,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   ): void {
     try {
       if (bytes.length <= this.maxSingleFrameBody && signal === undefined) {
-        this.session.sendMessage(new OneWayMessage(kind, this.outNames.idOf(name), messageId, bytes, name, sink))
+        this.session.sendMessage(
+          new OneWayMessage(kind, this.outNames.idOf(name), messageId, bytes, name, sink),
+        )
       } else {
         this.oneWayChannel(kind, name, bytes, signal, messageId, sink)
       }
@@ -459,7 +461,10 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   // ---- subscriptions -------------------------------------------------------------------------
 
   /** Subscribes to the peer's events on `topic`: iterate the result, or pass a callback. */
-  subscribe<T = unknown>(topic: string, options: SubscribeOptions | ((value: T) => void) = {}): Subscription<T> {
+  subscribe<T = unknown>(
+    topic: string,
+    options: SubscribeOptions | ((value: T) => void) = {},
+  ): Subscription<T> {
     let detach = (): void => {}
     const sub = new Subscription<T>(topic, options, () => detach())
     detach = this.attachSubscriber(topic, sub, sub.window)
@@ -514,7 +519,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     if (subs === undefined) return
     let value: unknown
     try {
-      value = (kind & BodyFlag.RAW) !== 0 ? keepBytes(data) : data.length === 0 ? undefined : this.codec.decode(data)
+      value =
+        (kind & BodyFlag.RAW) !== 0
+          ? keepBytes(data)
+          : data.length === 0
+            ? undefined
+            : this.codec.decode(data)
     } catch (err) {
       return this.reportError(err as SwitchboardError)
     }
@@ -545,9 +555,22 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 
   /** An event bigger than a chunk: gather it, then deliver it like one from a MSG frame. */
   private onEventChannel(ch: Channel, topic: string): void {
+    const max = this.localMaxMessageBytes
+    if (ch.header.totalSize !== undefined && ch.header.totalSize > max) {
+      ch.bind(ignoreHandler)
+      ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
+      return
+    }
     const parts: Uint8Array[] = []
+    let size = 0
     ch.bind({
       onData: (data, fin) => {
+        size += data.length
+        if (size > max) {
+          ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
+          parts.length = 0
+          return
+        }
         parts.push(data)
         ch.consume(data.length)
         // One contiguous copy: the parts are views into records.
@@ -563,7 +586,10 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 
   /** False while more than `writableHighWaterBytes` wait to be written; see drained(). */
   get writable(): boolean {
-    return this.session.queuedBytes + this.peerTopics.waitingBytes < (this.options.writableHighWaterBytes ?? 1024 * 1024)
+    return (
+      this.session.queuedBytes + this.peerTopics.waitingBytes <
+      (this.options.writableHighWaterBytes ?? 1024 * 1024)
+    )
   }
 
   /** Resolves when writable is true again (at once if it is). */

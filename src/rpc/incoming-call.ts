@@ -313,6 +313,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
         kind: MessageKind.RESPONSE | (raw ? BodyFlag.RAW : 0),
         method: 0,
         messageId: this.messageId,
+        oneWay: true, // the caller sends nothing back on it
         totalSize: bytes.length,
       })
       ch.write(bytes, true)
@@ -328,6 +329,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
         kind: MessageKind.RESPONSE | BodyFlag.STREAM,
         method: 0,
         messageId: this.messageId,
+        oneWay: true, // the caller sends nothing back on it
       })
     } catch {
       return this.finish()
@@ -337,10 +339,15 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     pump(source, ch, () => this.writable()).then(
       () => this.finish(),
       (err: unknown) => {
-        ch.reset(wireCodeOf('HANDLER_ERROR'))
-        this.host.reportError(
-          sbError('HANDLER_ERROR', `response stream of '${this.method}' failed`, { cause: err }),
-        )
+        // The caller learns why: END with the coded error, as a REPLY would carry it.
+        const failure = sbError('HANDLER_ERROR', `response stream of '${this.method}' failed`, { cause: err })
+        if (ch.canSend) {
+          const { status, detail } = encodeRemoteError(err instanceof Error ? err : failure)
+          ch.end(status, detail)
+        } else {
+          ch.reset(wireCodeOf('HANDLER_ERROR'))
+        }
+        this.host.reportError(failure)
         this.finish()
       },
     )

@@ -26,4 +26,3 @@ export function lossOf(err: unknown): LossDetails | undefined {
   if (!(err instanceof SwitchboardError) || err.details?.lost !== true) return undefined
   return { lost: true, written: err.details.written === true }
 }
-

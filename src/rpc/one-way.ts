@@ -32,13 +32,18 @@ export class OneWayMessage implements OutgoingMessage {
 
   onRefused(code: number): void {
     const name = codeFromWire(code)
-    const err = lossError(sbError(name, `'${this.name}' was not processed: ${name} (safe to send again)`), false)
+    const err = lossError(
+      sbError(name, `'${this.name}' was not processed: ${name} (safe to send again)`),
+      false,
+    )
     if (this.written) this.sink.undone(err)
     else this.sink.failed(err)
   }
 
   onLost(code: number): void {
     const name = codeFromWire(code)
-    this.sink.undone(lossError(sbError(name, `connection ended before the peer took '${this.name}' (${name})`), true))
+    this.sink.undone(
+      lossError(sbError(name, `connection ended before the peer took '${this.name}' (${name})`), true),
+    )
   }
 }

@@ -8,7 +8,6 @@
  */
 import { performance } from 'node:perf_hooks'
 import { codeFromWire, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
-import { lossError } from './loss.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
@@ -16,6 +15,7 @@ import { BodyFlag, MessageKind } from '../wire/constants.ts'
 import type { ReplyFrame } from '../wire/frame.ts'
 import { type ByteSource, IncomingStream, isByteSource, isBytes, pump } from './body.ts'
 import type { Codec } from './codec.ts'
+import { lossError } from './loss.ts'
 import { decodeRemoteError } from './remote-error.ts'
 import type { CallSink } from './sinks.ts'
 
@@ -85,7 +85,13 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   private onAbort: (() => void) | undefined
   private writableWaiter: (() => void) | undefined
 
-  constructor(host: CallHost, name: string, messageId: number, sink: CallSink, signal: AbortSignal | undefined) {
+  constructor(
+    host: CallHost,
+    name: string,
+    messageId: number,
+    sink: CallSink,
+    signal: AbortSignal | undefined,
+  ) {
     this.host = host
     this.name = name
     this.messageId = messageId
@@ -104,7 +110,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
     trace: Uint8Array | undefined,
     idempotent: boolean,
   ): void {
-    if (this.signal?.aborted) return this.fail(sbError('CANCELLED', `'${this.name}' was cancelled before it started`))
+    if (this.signal?.aborted)
+      return this.fail(sbError('CANCELLED', `'${this.name}' was cancelled before it started`))
     this.explicitDeadline = explicit
     const streamed = isByteSource(data)
     let flags = idempotent ? BodyFlag.IDEMPOTENT : 0
@@ -301,7 +308,9 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
     this.responseChannel?.reset(wire)
     if (this.wasWritten()) this.host.sendCancel(this.messageId, wire)
     const reason = this.signal?.aborted ? this.signal.reason : undefined
-    this.fail(cause ?? sbError(code as 'CANCELLED', message, reason === undefined ? undefined : { cause: reason }))
+    this.fail(
+      cause ?? sbError(code as 'CANCELLED', message, reason === undefined ? undefined : { cause: reason }),
+    )
   }
 
   private succeed(value: unknown): void {

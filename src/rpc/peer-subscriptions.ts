@@ -97,6 +97,11 @@ export class PeerSubscriptions {
         if (!windowRead && data.length > 0) {
           windowRead = true
           sub.credit = new Cursor(data).varint()
+          if (sub.credit < 1) {
+            // A window of 0 would stall forever: the spec asks for at least 1.
+            ch.reset(wireCodeOf('PROTOCOL_ERROR'))
+            return
+          }
           this.subs.set(topic, sub)
           ch.write(Uint8Array.of(1)) // acknowledge: events published from now on reach the subscriber
         }
@@ -138,5 +143,3 @@ export class PeerSubscriptions {
     this.waitingCount = 0
   }
 }
-
-

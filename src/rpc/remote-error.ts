@@ -35,7 +35,7 @@ export function encodeRemoteError(err: unknown): EncodedError {
   }
   let detail = utf8.encode(JSON.stringify({ code, message, ...(details === undefined ? {} : { details }) }))
   if (detail.length > WireLimits.maxDetailBytes)
-    detail = utf8.encode(JSON.stringify({ code, message: message.slice(0, 1000) }))
+    detail = utf8.encode(JSON.stringify({ code: code.slice(0, 200), message: message.slice(0, 1000) }))
   return { status: wire, detail }
 }
 

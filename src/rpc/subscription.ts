@@ -40,11 +40,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   private rejectReady!: (err: SwitchboardError) => void
   private readonly onClose: () => void
 
-  constructor(
-    topic: string,
-    options: SubscribeOptions | ((value: T) => void),
-    onClose: () => void,
-  ) {
+  constructor(topic: string, options: SubscribeOptions | ((value: T) => void), onClose: () => void) {
     this.topic = topic
     const opts = typeof options === 'function' ? {} : options
     this.onEvent = typeof options === 'function' ? options : undefined
@@ -126,7 +122,8 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    if (this.onEvent !== undefined) throw sbError('INVALID_ARGUMENT', 'this subscription delivers to its callback')
+    if (this.onEvent !== undefined)
+      throw sbError('INVALID_ARGUMENT', 'this subscription delivers to its callback')
     if (this.iterating) throw sbError('INVALID_ARGUMENT', 'a subscription can be iterated once')
     this.iterating = true
     return {

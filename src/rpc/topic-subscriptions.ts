@@ -6,7 +6,7 @@
  * of the credit we return on the channel. We return it as events arrive and are handed to the
  * subscriptions (whose own overflow policy bounds their queues), a quarter window at a time.
  */
-import { type SwitchboardError, sbError, codeFromWire } from '../errors.ts'
+import { codeFromWire, type SwitchboardError, sbError } from '../errors.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { MessageKind } from '../wire/constants.ts'
 import { varintSize, writeVarint } from '../wire/varint.ts'
@@ -107,9 +107,10 @@ export class TopicSubscriptions {
       for (const sink of [...entry.sinks]) sink.ended(err, connectionEnded)
     }
     ch.bind({
-      onData: (data) => {
+      onData: (data, fin) => {
         ch.consume(data.length)
         if (data.length > 0) entry.acknowledge()
+        if (fin) end(sbError('CANCELLED', `publisher ended the subscription to '${topic}'`))
       },
       onEnd: () => end(sbError('CANCELLED', `publisher ended the subscription to '${topic}'`)),
       onReset: (code) => end(sbError(codeFromWire(code), `subscription to '${topic}' ended`)),

@@ -107,7 +107,7 @@ export const BodyFlag = {
   /** The body is a byte stream of unknown length (no size limit; FIN ends it). */
   STREAM: 0x20,
   /**
-   * REQUEST only: the caller may send this message id again after a reconnect; the receiver
+   * REQUEST and NOTIFY: the caller may send this message id again after a reconnect; the receiver
    * dedupes by (peer identity, link id, message id) and answers a repeat with the first result.
    */
   IDEMPOTENT: 0x40,

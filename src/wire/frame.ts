@@ -428,7 +428,13 @@ export function readFrame(cur: Cursor): Frame {
       const status = p.varint()
       if (status !== 0 && p.remaining > WireLimits.maxDetailBytes)
         throw sbError('FRAME_TOO_LARGE', 'REPLY error detail too large')
-      return { type: 'reply', messageId, status, raw: (flags & FrameFlag.RAW) !== 0, data: p.bytes(p.remaining) }
+      return {
+        type: 'reply',
+        messageId,
+        status,
+        raw: (flags & FrameFlag.RAW) !== 0,
+        data: p.bytes(p.remaining),
+      }
     }
     case FrameType.CANCEL:
       requireNoFlags('CANCEL', flags, 0)

@@ -42,10 +42,7 @@ test('a window of 4 events: the publisher holds the rest until credit returns; a
   const conn = serverConnection()
   const publishing = Array.from({ length: 300 }, (_, i) => server.publish('ticks', i))
   // Published in one turn: at most 4 may be outstanding, the rest wait at the publisher.
-  assert.ok(
-    conn.getStats().eventsWaiting >= 296,
-    `events held for credit: ${conn.getStats().eventsWaiting}`,
-  )
+  assert.ok(conn.getStats().eventsWaiting >= 296, `events held for credit: ${conn.getStats().eventsWaiting}`)
   const got: number[] = []
   for await (const n of sub) {
     got.push(n)

@@ -90,7 +90,11 @@ test('one-way messages that cross the GOAWAY are resent to the restarted server:
   const second = await startProgram(program, [socket, ledger])
   children.push(second)
   // Resent messages go ahead of this request on the new connection, so its answer follows them.
-  const pid = await withTimeout(link.request<number>('pid', undefined, { timeout: 15_000 }), 15_000, 'the new server')
+  const pid = await withTimeout(
+    link.request<number>('pid', undefined, { timeout: 15_000 }),
+    15_000,
+    'the new server',
+  )
   assert.equal(pid, second.proc.pid)
   const lines = (await readFile(ledger, 'utf8')).split('\n').filter((l) => l !== '')
   const byId = new Map<string, string[]>()
@@ -99,8 +103,16 @@ test('one-way messages that cross the GOAWAY are resent to the restarted server:
     byId.set(id, [...(byId.get(id) ?? []), who])
   }
   for (let i = 0; i < 50; i++) {
-    assert.deepEqual(byId.get(`early-${i}`), [String(first.proc.pid)], `early-${i} ran once, on the old server`)
-    assert.deepEqual(byId.get(`late-${i}`), [String(second.proc.pid)], `late-${i} ran once, on the new server`)
+    assert.deepEqual(
+      byId.get(`early-${i}`),
+      [String(first.proc.pid)],
+      `early-${i} ran once, on the old server`,
+    )
+    assert.deepEqual(
+      byId.get(`late-${i}`),
+      [String(second.proc.pid)],
+      `late-${i} ran once, on the new server`,
+    )
   }
   assert.equal(lines.length, 100, 'each note ran exactly once')
   assert.ok(link.getStats().resent >= 50, `resent ${link.getStats().resent}`)

@@ -8,19 +8,12 @@ import { lossError } from '../../../src/rpc/loss.ts'
 
 function delivery(flags: Partial<DeliveryFlags> = {}, streamed = false): Delivery {
   const all = { idempotent: false, oneShot: false, ordered: false, ...flags }
-  return new Delivery(
-    'request',
-    'm',
-    1,
-    1,
-    7,
-    all,
-    1000,
-    undefined,
-    undefined,
-    streamed,
-    { attemptSucceeded() {}, attemptFailed() {}, attemptUndone() {}, finalFailure() {} },
-  )
+  return new Delivery('request', 'm', 1, 1, 7, all, 1000, undefined, undefined, streamed, {
+    attemptSucceeded() {},
+    attemptFailed() {},
+    attemptUndone() {},
+    finalFailure() {},
+  })
 }
 const lost = (written: boolean) => lossError(sbError('CONNECTION_LOST'), written)
 const code = (v: ReturnType<typeof afterFailedAttempt>): string => (v.resend ? 'resend' : v.error.code)

@@ -487,7 +487,10 @@ export class Session {
 
   private writeFrames(frames: Frame[]): void {
     const segments = this.packer!.pack(frames)
-    if (!this.transport.write(segments)) this.waitingDrain = true
+    // A socket says "wait" past 16 KiB; waiting for its drain after every flush would leave the
+    // pipe empty while the peer reads. Keep flushing until a few flushes' worth are buffered.
+    if (!this.transport.write(segments) && this.transport.writableLength >= this.opts.flushBytes * 4)
+      this.waitingDrain = true
   }
 
   private onDrain(): void {

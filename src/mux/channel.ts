@@ -59,7 +59,7 @@ export interface ChannelHost {
   queued(delta: number): void
   /** Body bytes queued in all channels. */
   readonly queuedTotal: number
-  /** What all channels together may queue beyond one chunk each (the peer's connection window). */
+  /** What all channels together may queue beyond one chunk each (the connection's send credit). */
   readonly queueBudget: number
 }
 
@@ -150,7 +150,7 @@ export class Channel {
 
   /**
    * Whether the queue is within its high-water mark: one chunk always; up to what the peer's
-   * credit lets go now while all channels together hold less than one connection window. So a
+   * credit lets go now while all channels together hold less than the connection may send. So a
    * flowing stream takes a whole window's piece without waiting a turn, while stalled channels
    * (no credit) hold one chunk each and all of them stay bounded in total.
    */

@@ -257,7 +257,8 @@ export class Mux implements ChannelHost {
   }
 
   get queueBudget(): number {
-    return this.remote.connectionWindow
+    // What the connection may still send: queued bytes beyond it could only wait.
+    return this.connSendCredit
   }
 
   writable(ch: Channel): void {

@@ -1,38 +1,48 @@
 /**
- * A first-in first-out queue with O(1) push and shift. The mux keeps thousands of channels in
- * its ready and waiting-to-open queues under load; Array#shift is O(n) on large arrays.
+ * A first-in first-out queue with O(1) push and shift: a ring buffer whose capacity doubles when
+ * full (and never shrinks below what it held). The mux keeps thousands of messages and channels
+ * in its queues under load; Array#shift is O(n), and a sliding array reallocates as it goes.
  */
 export class Fifo<T> {
-  private items: (T | undefined)[] = []
+  private items: (T | undefined)[] = new Array(16)
   private head = 0
+  private count = 0
 
   get length(): number {
-    return this.items.length - this.head
+    return this.count
   }
 
   push(item: T): void {
-    this.items.push(item)
+    if (this.count === this.items.length) this.grow()
+    this.items[(this.head + this.count) & (this.items.length - 1)] = item
+    this.count++
   }
 
   /** The oldest item, left in place. */
   peek(): T | undefined {
-    return this.head < this.items.length ? this.items[this.head] : undefined
+    return this.count === 0 ? undefined : this.items[this.head]
   }
 
   shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined
+    if (this.count === 0) return undefined
     const item = this.items[this.head]
-    this.items[this.head++] = undefined
-    // Compact once the consumed prefix is at least half the array, so memory stays bounded.
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
+    this.items[this.head] = undefined
+    this.head = (this.head + 1) & (this.items.length - 1)
+    this.count--
     return item
   }
 
   clear(): void {
-    this.items = []
+    this.items = new Array(16)
+    this.head = 0
+    this.count = 0
+  }
+
+  private grow(): void {
+    const old = this.items
+    const next: (T | undefined)[] = new Array(old.length * 2)
+    for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & (old.length - 1)]
+    this.items = next
     this.head = 0
   }
 }

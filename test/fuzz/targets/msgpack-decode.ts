@@ -1,7 +1,8 @@
 /**
  * msgpack-decode: the msgpack codec's decode (rpc/codec.ts) on arbitrary bytes: garbage must be
  * CODEC_ERROR (msgpackr's own errors, even engine ones, are wrapped by design: lenientCauses),
- * and whatever it accepts must encode again and decode to the same value (up to §21's stated
+ * whatever it accepts must hold only the types §21 lists (no value of an extension other than
+ * the timestamp), and must encode again and decode to the same value (up to §21's stated
  * losses: -0, invalid Dates). After every rejection a canary must still decode correctly (the
  * decoder keeps module-level state that a failure must not leave behind).
  */
@@ -10,7 +11,7 @@ import { attemptCodes, fail } from '../harness/oracle.ts'
 import type { FuzzTarget } from '../harness/target.ts'
 import { hex, mustNotThrow } from './common.ts'
 import { randomValue } from './msgpack-roundtrip.ts'
-import { difference, expected, REFUSED } from './msgpack-values.ts'
+import { difference, expected, foreignType, REFUSED } from './msgpack-values.ts'
 
 const CANARY_VALUE = { a: [1, -2, 'x', 2 ** 40, null], b: new Uint8Array([1, 2, 3]), c: 1.5 }
 const CANARY = msgpackCodec.encode(CANARY_VALUE)
@@ -60,6 +61,8 @@ export const target: FuzzTarget = {
       if (d !== undefined) fail('msgpack-state-corrupted', `after rejecting ${hex(input, 64)}: ${d}`)
       return false
     }
+    const foreign = foreignType(r.value)
+    if (foreign !== undefined) fail(`msgpack-decoded-foreign-type (${foreign})`, hex(input, 64))
     const want = expected(r.value)
     if (want === REFUSED) fail('msgpack-decoded-unencodable', hex(input, 64))
     const bytes = mustNotThrow('msgpack-reencode-throws', () => msgpackCodec.encode(r.value))

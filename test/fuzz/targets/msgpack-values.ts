@@ -73,6 +73,51 @@ export function expected(v: unknown): unknown {
   return out
 }
 
+/**
+ * The first value inside a decoded `v` that is not of a type §21 says a peer reads (null,
+ * boolean, number, string, Uint8Array, array, plain object, Date with a time, the 0xc1 marker, and
+ * BigInt only for 64-bit integers beyond ±2^53), or undefined when there is none. Such a value can
+ * only come from an extension §21 says is CODEC_ERROR (msgpackr's own BigInt, Error, Set, typed
+ * array, undefined... extensions). Iterative: decoded values nest deep.
+ */
+export function foreignType(v: unknown): string | undefined {
+  const stack: unknown[] = [v]
+  while (stack.length > 0) {
+    const x = stack.pop()
+    switch (typeof x) {
+      case 'boolean':
+      case 'number':
+      case 'string':
+        continue
+      case 'bigint':
+        if (x >= -(2n ** 63n) && x <= 2n ** 64n - 1n && (x > MAX_SAFE + 1n || x < -MAX_SAFE - 1n)) continue
+        return 'a BigInt that no 64-bit integer reads as'
+      case 'object':
+        break
+      default:
+        return typeof x
+    }
+    if (x === null || isMarker(x)) continue
+    if (x instanceof Date) {
+      if (Number.isNaN(x.getTime())) return 'an invalid Date'
+      continue
+    }
+    if (x instanceof Uint8Array) {
+      if (x.constructor !== Uint8Array && x.constructor !== Buffer) return x.constructor.name
+      continue
+    }
+    if (Array.isArray(x)) {
+      for (const item of x) stack.push(item)
+      continue
+    }
+    const proto = Object.getPrototypeOf(x)
+    if (proto !== Object.prototype && proto !== null)
+      return (x as object).constructor?.name ?? 'an object with a foreign prototype'
+    for (const k of Object.keys(x as object)) stack.push((x as Record<string, unknown>)[k])
+  }
+  return undefined
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
@@ -101,6 +146,9 @@ function show(v: unknown): string {
 export function difference(want: unknown, actual: unknown, path = '$'): string | undefined {
   if (want === null || typeof want !== 'object') {
     if (typeof want === 'number' ? Object.is(want, actual) : want === actual) return undefined
+    if (typeof want === 'string' && want.startsWith('\ufeff') && actual === want.slice(1)) {
+      return `${path}: leading U+FEFF dropped from a string of ${want.length} characters`
+    }
     return `${path}: want ${show(want)} (${typeof want}), got ${show(actual)} (${typeof actual})`
   }
   if (isMarker(want))

@@ -10,6 +10,7 @@
 import { Packr } from 'msgpackr/pack'
 import { Unpackr } from 'msgpackr/unpack'
 import { sbError } from '../errors.ts'
+import { checkMsgpack } from './msgpack-check.ts'
 
 export interface Codec {
   readonly name: string
@@ -105,6 +106,7 @@ export const msgpackCodec: Codec = {
     }
   },
   decode(bytes) {
+    checkMsgpack(bytes)
     try {
       return unpackr.unpack(bytes)
     } catch (cause) {

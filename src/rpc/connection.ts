@@ -327,7 +327,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
    */
   publishEncoded(topic: string, body: Uint8Array, raw: boolean, sink: SendSink): void {
     const kind = MessageKind.EVENT | (raw ? BodyFlag.RAW : 0)
-    this.sendBody(kind, topic, body, undefined, this.nextMessageId(), sink)
+    this.sendBody(kind, topic, body, body, undefined, this.nextMessageId(), sink)
   }
 
   private promiseSink(name: string): PromiseSendSink {
@@ -356,7 +356,14 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     messageId: number,
     sink: SendSink,
   ): void {
-    if (options.signal?.aborted) return sink.failed(sbError('CANCELLED', `'${name}' was cancelled`))
+    if (options.signal?.aborted) {
+      return sink.failed(sbError('CANCELLED', `'${name}' was cancelled`), {
+        kind,
+        name,
+        value: data,
+        messageId,
+      })
+    }
     let flags = kind
     let bytes: Uint8Array
     if (data instanceof Uint8Array) {
@@ -366,39 +373,45 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       try {
         bytes = data === undefined ? EMPTY : this.codec.encode(data)
       } catch (err) {
-        return sink.failed(err as SwitchboardError)
+        return sink.failed(err as SwitchboardError, { kind, name, value: data, messageId })
       }
     }
     if (options.idempotent === true && kind === MessageKind.NOTIFY) flags |= BodyFlag.IDEMPOTENT
-    this.sendBody(flags, name, bytes, options.signal, messageId, sink)
+    this.sendBody(flags, name, data, bytes, options.signal, messageId, sink)
   }
 
   private sendBody(
     kind: number,
     name: string,
+    value: unknown,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
     messageId: number,
     sink: SendSink,
   ): void {
-    if (this.closeError !== undefined) return sink.failed(lossError(this.closeError, false))
+    if (this.closeError !== undefined) {
+      return sink.failed(lossError(this.closeError, false), { kind, name, value, messageId })
+    }
     if (bytes.length > this.remoteMaxMessageBytes) {
       return sink.failed(
         sbError('MESSAGE_TOO_LARGE', `body of ${bytes.length} bytes exceeds the peer's maxMessageBytes`),
+        { kind, name, value, messageId },
       )
     }
     if ((kind & KIND_MASK) === MessageKind.EVENT) {
       const admission = this.peerTopics.admit(name)
       if (admission === 'none') return sink.written() // nobody subscribed: nothing to deliver
-      if (admission === 'wait') return this.peerTopics.defer(name, { kind, bytes, signal, messageId, sink })
+      if (admission === 'wait')
+        return this.peerTopics.defer(name, { kind, value, bytes, signal, messageId, sink })
     }
-    this.transmit(kind, name, bytes, signal, messageId, sink)
+    this.transmit(kind, name, value, bytes, signal, messageId, sink)
   }
 
   /** @internal writes a one-way message now: one MSG frame, or a channel. */
   transmit(
     kind: number,
     name: string,
+    value: unknown,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
     messageId: number,
@@ -406,16 +419,16 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   ): void {
     try {
       if (bytes.length <= this.maxSingleFrameBody && signal === undefined) {
-        this.session.sendMessage(
-          new OneWayMessage(kind, this.outNames.idOf(name), messageId, bytes, name, sink),
-        )
+        const msg = new OneWayMessage(kind, this.outNames.idOf(name), messageId, bytes, name, value, sink)
+        this.session.sendMessage(msg)
       } else {
-        this.oneWayChannel(kind, name, bytes, signal, messageId, sink)
+        this.oneWayChannel(kind, name, value, bytes, signal, messageId, sink)
       }
     } catch (err) {
       const e = err instanceof SwitchboardError ? err : sbError('INTERNAL', 'send failed', { cause: err })
       // Refused by a session that ended or is going away: nothing was written.
-      sink.failed(this.sessionEnded || e.code === 'GOING_AWAY' ? lossError(e, false) : e)
+      const lost = this.sessionEnded || e.code === 'GOING_AWAY'
+      sink.failed(lost ? lossError(e, false) : e, { kind, name, value, messageId })
     }
   }
 
@@ -423,6 +436,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   private oneWayChannel(
     kind: number,
     name: string,
+    value: unknown,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
     messageId: number,
@@ -437,7 +451,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     })
     const onAbort = (): void => {
       ch.reset(wireCodeOf('CANCELLED'))
-      sink.failed(sbError('CANCELLED', `'${name}' was cancelled`))
+      sink.failed(sbError('CANCELLED', `'${name}' was cancelled`), { kind, name, value, messageId })
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     ch.bind({
@@ -448,7 +462,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
         signal?.removeEventListener('abort', onAbort)
         const err = sbError(codeFromWire(code), `'${name}' was reset before it was fully written`)
         const gone = this.sessionEnded || codeFromWire(code) === 'GOING_AWAY'
-        sink.failed(gone ? lossError(err, !ch.needsOpen && codeFromWire(code) !== 'GOING_AWAY') : err)
+        const failure = gone ? lossError(err, !ch.needsOpen && codeFromWire(code) !== 'GOING_AWAY') : err
+        sink.failed(failure, { kind, name, value, messageId })
       },
       onSent: () => {
         signal?.removeEventListener('abort', onAbort)

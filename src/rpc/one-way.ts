@@ -6,9 +6,9 @@
 import { codeFromWire, sbError } from '../errors.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import { lossError } from './loss.ts'
-import type { SendSink } from './sinks.ts'
+import type { SendSink, SentMessage } from './sinks.ts'
 
-export class OneWayMessage implements OutgoingMessage {
+export class OneWayMessage implements OutgoingMessage, SentMessage {
   readonly type = 'msg'
   readonly deadlineMs = undefined
   readonly trace = undefined
@@ -20,8 +20,10 @@ export class OneWayMessage implements OutgoingMessage {
     readonly method: number,
     readonly messageId: number,
     readonly data: Uint8Array,
-    /** The method or topic, for error messages. */
-    private readonly name: string,
+    /** The method or topic. */
+    readonly name: string,
+    /** The caller's data as given, should it have to be sent again on another connection. */
+    readonly value: unknown,
     private readonly sink: SendSink,
   ) {}
 
@@ -36,14 +38,15 @@ export class OneWayMessage implements OutgoingMessage {
       sbError(name, `'${this.name}' was not processed: ${name} (safe to send again)`),
       false,
     )
-    if (this.written) this.sink.undone(err)
-    else this.sink.failed(err)
+    if (this.written) this.sink.undone(err, this)
+    else this.sink.failed(err, this)
   }
 
   onLost(code: number): void {
     const name = codeFromWire(code)
     this.sink.undone(
       lossError(sbError(name, `connection ended before the peer took '${this.name}' (${name})`), true),
+      this,
     )
   }
 }

@@ -14,6 +14,7 @@ import type { SendSink } from './sinks.ts'
 /** An event waiting for its subscriber's credit. */
 export interface DeferredEvent {
   kind: number
+  value: unknown
   bytes: Uint8Array
   signal: AbortSignal | undefined
   messageId: number
@@ -25,6 +26,7 @@ export interface PublisherHost {
   transmit(
     kind: number,
     topic: string,
+    value: unknown,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
     messageId: number,
@@ -127,15 +129,20 @@ export class PeerSubscriptions {
       sub.credit--
       this.waitingBytes -= e.bytes.length
       this.waitingCount--
-      this.host.transmit(e.kind, topic, e.bytes, e.signal, e.messageId, e.sink)
+      this.host.transmit(e.kind, topic, e.value, e.bytes, e.signal, e.messageId, e.sink)
     }
   }
 
   /** The session ended: events still waiting were never written. */
   closeAll(reason: SwitchboardError): void {
-    for (const sub of this.subs.values()) {
+    for (const [topic, sub] of this.subs) {
       for (let e = sub.waiting.shift(); e !== undefined; e = sub.waiting.shift()) {
-        e.sink.failed(lossError(reason, false))
+        e.sink.failed(lossError(reason, false), {
+          kind: e.kind,
+          name: topic,
+          value: e.value,
+          messageId: e.messageId,
+        })
       }
     }
     this.subs.clear()

@@ -11,18 +11,28 @@ export interface CallSink {
   rejected(err: SwitchboardError): void
 }
 
+/** What a one-way message was, so its sink can send it again elsewhere. */
+export interface SentMessage {
+  /** MessageKind.NOTIFY or EVENT (with body flags). */
+  readonly kind: number
+  readonly name: string
+  /** The caller's data as given (a value, or bytes). */
+  readonly value: unknown
+  readonly messageId: number
+}
+
 /** The caller's end of a one-way message (send, publish). */
 export interface SendSink {
   /** Handed to the transport: send() resolves here. */
   written(): void
   /** Failed before it was written (a LossDetails error when its connection ended). */
-  failed(err: SwitchboardError): void
+  failed(err: SwitchboardError, msg: SentMessage): void
   /**
    * After written(): the peer refused it unprocessed (its GOAWAY), or the connection ended before
    * the peer counted it (`err.details.written` true: it may have run). A link sends it again
    * where the delivery rules allow; a bare connection reports it as sendFailed.
    */
-  undone(err: SwitchboardError): void
+  undone(err: SwitchboardError, msg: SentMessage): void
 }
 
 /** A CallSink over one promise (the connection's own request()). */

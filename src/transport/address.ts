@@ -169,7 +169,10 @@ function parseUnix(input: string, rest: string): UnixPathAddress | LocalNameAddr
   if (body.length === 0) throw invalid(input, 'no path or name after unix:')
   if (body.startsWith('/')) {
     if (body.endsWith('/')) throw invalid(input, 'a socket path cannot end with "/"')
-    return { kind: 'unix', path: posix.normalize(body) }
+    const path = posix.normalize(body)
+    // Checked again once normalized: "/a/.." and "/." name the root directory, not a socket.
+    if (path.endsWith('/')) throw invalid(input, 'a socket path cannot name a directory ("/")')
+    return { kind: 'unix', path }
   }
   if (isValidName(body)) return { kind: 'local', name: body }
   if (body.includes('/') || body.startsWith('.')) {

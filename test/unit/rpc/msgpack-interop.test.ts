@@ -238,12 +238,28 @@ test('undefined: nil inside values (read back as null); a top-level undefined is
   assert.equal(encodeBody(msgpackCodec, undefined).bytes.length, 0)
 })
 
-test('the never-used byte 0xc1 is not refused: it reads as an opaque marker object', () => {
-  const got = msgpackCodec.decode(Uint8Array.of(0x91, 0xc1)) as unknown[]
-  assert.equal(got.length, 1)
-  assert.equal(typeof got[0], 'object')
-  assert.notEqual(got[0], null)
-  assert.notEqual(Object.getPrototypeOf(got[0]), Object.prototype, 'not a plain object')
+test('the never-used byte 0xc1, extensions other than the timestamp, and trailing bytes are CODEC_ERROR', () => {
+  const refused = [
+    [0x91, 0xc1], // 0xc1 inside an array
+    [0xd4, 0x00, 0x00], // msgpackr's "undefined" extension
+    [0xd4, 0x65, 0x00], // msgpackr's Error extension
+    [0xd5, 0x42, 0x01, 0xff], // msgpackr's BigInt extension
+    [0xd4, 0xff, 0x01], // a 1-byte timestamp (only 4, 8 or 12 bytes exist)
+    [0x01, 0x02], // two values
+    [0x92, 0x01], // an array that ends early
+  ]
+  for (const bytes of refused) {
+    assert.throws(
+      () => msgpackCodec.decode(Uint8Array.from(bytes)),
+      (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'CODEC_ERROR',
+      Buffer.from(bytes).toString('hex'),
+    )
+  }
+  // The timestamp in each of its three forms still reads.
+  for (const ms of [0, 1_700_000_000_123, -1]) {
+    const d = new Date(ms)
+    assert.equal((msgpackCodec.decode(msgpackCodec.encode(d)) as Date).getTime(), ms)
+  }
 })
 
 test("a peer's __proto__ key cannot change a decoded object's prototype", () => {

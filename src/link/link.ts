@@ -15,9 +15,10 @@ import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from '../rpc/defaults.ts'
 import { lossOf } from '../rpc/loss.ts'
+import type { SentMessage } from '../rpc/sinks.ts'
 import type { Subscription } from '../rpc/subscription.ts'
-import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
-import { MessageKind } from '../wire/constants.ts'
+import type { AttemptOptions, Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
+import { KIND_MASK, MessageKind } from '../wire/constants.ts'
 import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
 import {
   Delivery,
@@ -31,6 +32,7 @@ import { LinkSubscription } from './link-subscription.ts'
 import { Outbox } from './outbox.ts'
 import { type Acquire, Pool } from './pool.ts'
 import { afterFailedAttempt } from './rules.ts'
+import { type BatchOwner, SendBatch } from './send-batch.ts'
 
 export type LinkState = 'connecting' | 'ready' | 'reconnecting' | 'closed'
 
@@ -86,7 +88,7 @@ export interface LinkEvents {
   sendFailed: [err: SwitchboardError, name: string]
 }
 
-export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
+export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, BatchOwner {
   state: LinkState = 'connecting'
   readonly address: string
   /** Our 16-byte link id, presented in every hello so the server keeps its handle of us. */
@@ -98,6 +100,11 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
   private readonly tuning: LinkTuning
   private readonly pool: Pool
   private readonly outbox = new Outbox((d, err) => this.fail(d, err))
+  /** This turn's batch of plain one-way messages (sendInBatch). */
+  private batch: SendBatch | undefined
+  /** sendInBatch is calling the connection: a failure now is that call's to answer. */
+  private sendingNow = false
+  private syncFailure: SwitchboardError | undefined
   /** Messages started and not yet settled (a count: no per-message entry here). */
   private inFlight = 0
   /** Requests among them: what the pool grows on (one-way messages need no more connections). */
@@ -256,6 +263,11 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
       this.outbox.size === 0 && !(flags.ordered && this.orderedInFlight !== undefined)
         ? this.pool.pick()
         : undefined
+    // A plain one-way message on a connection that is up joins this turn's batch: no promise,
+    // delivery or closure of its own.
+    if (conn !== undefined && kind !== 'request' && flags === NO_FLAGS && options.signal === undefined) {
+      return this.sendInBatch(kind, name, data, conn)
+    }
     // Only a message that must wait is measured (a value by its encoding): the queue's bound
     // counts real bytes, and the fast path encodes once.
     let bytes = 0
@@ -298,6 +310,111 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
       this.pump()
     }
     return promise
+  }
+
+  private sendInBatch(kind: DeliveryKind, name: string, data: unknown, conn: RpcConnection): Promise<void> {
+    let batch = this.batch
+    if (batch === undefined || batch.sealed) batch = this.batch = new SendBatch(this)
+    batch.members++
+    this.inFlight++
+    const messageId = ++this.nextMessageId
+    this.sendingNow = true
+    conn.sendWith(
+      kind === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT,
+      name,
+      data,
+      NO_ATTEMPT,
+      messageId,
+      batch,
+    )
+    this.sendingNow = false
+    const failure = this.syncFailure
+    if (failure === undefined) return batch.promise
+    this.syncFailure = undefined
+    // Refused at once. Lost with a connection that was going down: it goes the slow way, as its
+    // own delivery; anything else (too large, not encodable) is this message's own failure.
+    const loss = lossOf(failure)
+    if (loss === undefined || loss.written) return this.refused(kind, name, failure)
+    const d = this.redelivery({
+      kind: kind === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT,
+      name,
+      value: data,
+      messageId,
+    })
+    const promise = new Promise<void>((resolve, reject) =>
+      d.settleWith(resolve as (v: unknown) => void, reject),
+    )
+    d.promise = promise
+    this.enqueue(d)
+    this.pump()
+    return promise
+  }
+
+  /** A one-way message of a batch (or already resolved), sent again as a delivery of its own. */
+  private redelivery(msg: SentMessage): Delivery {
+    let bytes = 0
+    try {
+      bytes = sizeOf(msg.value, msgpackCodec)
+    } catch {
+      // measured as empty: its own attempt reports the encoding failure
+    }
+    const kind: DeliveryKind = (msg.kind & KIND_MASK) === MessageKind.EVENT ? 'publish' : 'send'
+    return new Delivery(
+      kind,
+      msg.name,
+      msg.value,
+      bytes,
+      msg.messageId,
+      NO_FLAGS,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      this,
+    )
+  }
+
+  /** @internal BatchOwner */
+  batchMemberWritten(): void {
+    this.inFlight--
+    if (this.outbox.size > 0) this.pump()
+  }
+
+  /** @internal BatchOwner: a batched message failed before it was written. */
+  batchMemberFailed(batch: SendBatch, err: SwitchboardError, msg: SentMessage): void {
+    this.inFlight--
+    if (this.sendingNow) {
+      // Inside sendInBatch: that call answers for this message alone.
+      this.syncFailure = err
+      batch.leave()
+      return
+    }
+    const loss = lossOf(err)
+    if (this.state !== 'closed' && loss !== undefined && !loss.written) {
+      // Never written: sent again on another connection, reporting back to the batch.
+      const d = this.redelivery(msg)
+      d.settleWith(
+        () => batch.memberDone(),
+        (e) => batch.fail(e),
+      )
+      this.resent++
+      this.enqueue(d)
+      this.pump()
+      return
+    }
+    this.finalFailure((msg.kind & KIND_MASK) === MessageKind.EVENT ? 'publish' : 'send', msg.name, err)
+    batch.fail(err)
+  }
+
+  /** @internal BatchOwner: written, then refused unprocessed (sent again) or cut off (may have run). */
+  batchMemberUndone(err: SwitchboardError, msg: SentMessage): void {
+    if (this.state === 'closed') return
+    if (lossOf(err)?.written === true) return // not idempotent: it may have run, and send() said it left
+    const d = this.redelivery(msg)
+    d.resolvedOnce = true // its promise was the batch's, already resolved: a failure is an event
+    this.resent++
+    this.enqueue(d)
+    this.pump()
   }
 
   private enqueue(d: Delivery): void {
@@ -542,6 +659,9 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner {
 }
 
 const noop = (): void => {}
+
+/** The attempt options of a batched one-way message: none. */
+const NO_ATTEMPT: AttemptOptions = Object.freeze({})
 
 /** The flags of a message that sets none (most): shared, not one object per message. */
 const NO_FLAGS: DeliveryFlags = Object.freeze({ idempotent: false, oneShot: false, ordered: false })

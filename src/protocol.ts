@@ -5,7 +5,9 @@
 
 export { codeFromWire, ErrorCodes, wireCodeOf } from './errors.ts'
 export * from './wire/constants.ts'
-export { encodeFrame, type Frame, readFrames } from './wire/frame.ts'
+export type { Frame } from './wire/frame.ts'
+export { readFrames } from './wire/frame-decode.ts'
+export { encodeFrame } from './wire/frame-encode.ts'
 export {
   decodeHello,
   decodePreamble,

@@ -17,7 +17,8 @@
  */
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { KIND_MASK, MessageKind } from '../wire/constants.ts'
-import { bodyOf, type Frame, fixedPayloadSize, type MsgFrame, type ReplyFrame } from '../wire/frame.ts'
+import type { Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
+import { bodyOf, fixedPayloadSize } from '../wire/frame-encode.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
 import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'

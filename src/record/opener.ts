@@ -6,7 +6,8 @@
 import { sbError } from '../errors.ts'
 import type { RecordCipher } from '../wire/cipher.ts'
 import { MAX_RECORD_PLAINTEXT, RecordFlag } from '../wire/constants.ts'
-import { type Frame, readFrames } from '../wire/frame.ts'
+import type { Frame } from '../wire/frame.ts'
+import { readFrames } from '../wire/frame-decode.ts'
 import type { Compressor } from './compression.ts'
 
 export interface OpenerOptions {

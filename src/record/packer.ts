@@ -8,7 +8,8 @@
 
 import type { RecordCipher } from '../wire/cipher.ts'
 import { MAX_RECORD_BODY, RecordFlag } from '../wire/constants.ts'
-import { bodyOf, type Frame, fixedPayloadSize, frameHeaderSize, writeFrameHeader } from '../wire/frame.ts'
+import type { Frame } from '../wire/frame.ts'
+import { bodyOf, fixedPayloadSize, frameHeaderSize, writeFrameHeader } from '../wire/frame-encode.ts'
 import type { Compressor } from './compression.ts'
 
 /** Bodies at least this large are referenced, not copied, in plain records. */

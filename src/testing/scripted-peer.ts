@@ -20,7 +20,9 @@ import { SwitchboardError } from '../errors.ts'
 import { defaultMuxLimits, limitsToSettings, type MuxLimits } from '../mux/limits.ts'
 import type { Transport } from '../transport/types.ts'
 import { MAX_RECORD_BODY, PREAMBLE_BYTES, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
-import { encodeFrame, type Frame, readFrames } from '../wire/frame.ts'
+import type { Frame } from '../wire/frame.ts'
+import { readFrames } from '../wire/frame-decode.ts'
+import { encodeFrame } from '../wire/frame-encode.ts'
 import {
   decodeHello,
   decodePreamble,

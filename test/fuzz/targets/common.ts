@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
-import { encodeFrame, type Frame } from '../../../src/wire/frame.ts'
+import type { Frame } from '../../../src/wire/frame.ts'
+import { encodeFrame } from '../../../src/wire/frame-encode.ts'
 import { check, fail, OracleFailure } from '../harness/oracle.ts'
 
 export const utf8 = new TextEncoder()

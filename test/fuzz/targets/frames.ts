@@ -4,7 +4,8 @@
  * Seeds: the golden vectors, the transcript's records and fast-check's valid frames.
  */
 import fc from 'fast-check'
-import { encodeFrame, readFrames } from '../../../src/wire/frame.ts'
+import { readFrames } from '../../../src/wire/frame-decode.ts'
+import { encodeFrame } from '../../../src/wire/frame-encode.ts'
 import { arbitraryFrame } from '../../unit/wire/helpers.ts'
 import type { FuzzTarget } from '../harness/target.ts'
 import { checkFrames, concat, goldenFrames, transcriptRecordBodies } from './common.ts'

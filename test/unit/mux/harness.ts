@@ -8,7 +8,9 @@ import type { ErrorCode, SwitchboardError } from '../../../src/errors.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../../../src/mux/channel.ts'
 import { defaultMuxLimits, type MuxLimits } from '../../../src/mux/limits.ts'
 import { Mux } from '../../../src/mux/mux.ts'
-import { encodeFrame, type Frame, readFrames } from '../../../src/wire/frame.ts'
+import type { Frame } from '../../../src/wire/frame.ts'
+import { readFrames } from '../../../src/wire/frame-decode.ts'
+import { encodeFrame } from '../../../src/wire/frame-encode.ts'
 
 export function limits(o: Partial<MuxLimits> = {}): MuxLimits {
   return { ...defaultMuxLimits, ...o }

@@ -13,7 +13,7 @@ import { Session } from '../../../src/session/session.ts'
 import { memoryPair } from '../../../src/testing/memory-pair.ts'
 import { ScriptedPeer, type ScriptedPeerOptions } from '../../../src/testing/scripted-peer.ts'
 import { FrameType, PREAMBLE_MAGIC, PROTOCOL_MAJOR, WireLimits } from '../../../src/wire/constants.ts'
-import { encodeFrame } from '../../../src/wire/frame.ts'
+import { encodeFrame } from '../../../src/wire/frame-encode.ts'
 import { budget } from '../../budget.ts'
 import { withTimeout } from '../../helpers/wait.ts'
 

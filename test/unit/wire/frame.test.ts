@@ -2,16 +2,15 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FrameType } from '../../../src/wire/constants.ts'
 import { Cursor } from '../../../src/wire/cursor.ts'
+import type { Frame } from '../../../src/wire/frame.ts'
+import { readFrame, readFrames } from '../../../src/wire/frame-decode.ts'
 import {
   bodyOf,
   encodeFrame,
-  type Frame,
   frameHeaderSize,
   frameSize,
-  readFrame,
-  readFrames,
   writeFrameHeader,
-} from '../../../src/wire/frame.ts'
+} from '../../../src/wire/frame-encode.ts'
 import { UnitReader } from '../../../src/wire/unit-reader.ts'
 import {
   assertCode,

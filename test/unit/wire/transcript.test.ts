@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { decode } from '@msgpack/msgpack'
 import { negotiate } from '../../../src/handshake/negotiate.ts'
-import { encodeFrame, type Frame, readFrames } from '../../../src/wire/frame.ts'
+import type { Frame } from '../../../src/wire/frame.ts'
+import { readFrames } from '../../../src/wire/frame-decode.ts'
+import { encodeFrame } from '../../../src/wire/frame-encode.ts'
 import {
   decodeHello,
   decodePreamble,

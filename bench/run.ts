@@ -1,76 +1,84 @@
 /**
- * Runs the benchmarks: each workload against the raw ceiling (coalesced and naive) and
- * switchboard, client here, server in a child process. Prints one JSON line per
- * workload × system × transport (also written to bench/results/<timestamp>.jsonl), then a table
- * with every figure as a ratio to raw-coalesced from the same run.
+ * Runs the benchmark: every workload on every row (system × transport) for several rounds,
+ * each cell in fresh processes, the rows taking turns within each workload (rotated every round)
+ * so all systems share the machine's noise, and every figure is divided by the raw ceiling's
+ * from the same round. Writes one JSON line per cell to bench/results/<timestamp>.jsonl, then
+ * RESULTS.md and results.svg.
  *
- *   node --import tsx bench/run.ts [--smoke] [--transport unix|tcp|all] [--workload NAME[,NAME]]
- *        [--system NAME[,NAME]] [--duration SECONDS] [--oneway-count N] [--echo-count N]
- *        [--echo64-count N] [--big-mib N] [--size BYTES] [--batch N] [--warmup FRACTION]
- *        [--timeout SECONDS] [--out DIR]
+ *   npm run bench [-- options]        (bench/run.sh: installs what is missing, then this)
+ *   npm run bench:smoke               (tiny counts, one round; exit 1 when any cell failed)
  *
- * Exits 1 when any workload failed. See bench/README.md.
+ * See USAGE below and bench/README.md.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { killAllAgents, type Launcher } from './lib/agents.ts'
+import { bundleAgent } from './lib/bundle.ts'
+import { type CellContext, runCell } from './lib/cell.ts'
+import { renderChart } from './lib/chart.ts'
 import {
-  type BenchClient,
-  runsOn,
+  MiB,
   SYSTEMS,
   type SystemName,
   TRANSPORTS,
   type TransportName,
-} from './lib/common.ts'
-import { killAll, type ServerProcess, spawnServer, stopServer } from './lib/proc.ts'
-import { prepareSecurityMaterial } from './lib/security.ts'
-import { MiB, withTimeout } from './lib/util.ts'
-import {
-  connectClient,
-  latencyMicros,
-  type Measurement,
-  runBig,
-  runEcho,
-  runOneway,
   WORKLOADS,
   type WorkloadName,
-  workloadKind,
-} from './lib/workloads.ts'
+} from './lib/common.ts'
+import { type Broker, startNatsServer } from './lib/nats-server.ts'
+import { type RunInfo, renderReport } from './lib/report.ts'
+import { prepareSecurityMaterial } from './lib/security.ts'
+import type { CellRecord } from './lib/stats.ts'
+import { type Row, rowLabel, rowsOf, secureSystems, skipReason } from './lib/systems.ts'
+import { errorText } from './lib/util.ts'
+import { versions } from './lib/versions.ts'
 
-const USAGE = `usage: node --import tsx bench/run.ts [options]
-  --smoke               tiny counts, no warm-up, both transports: checks every workload completes
-  --transport T         unix | tcp | all (default unix; smoke all)
+const USAGE = `usage: node --import tsx bench/run.ts [options]      (npm run bench -- [options])
+  --smoke               one round, tiny sizes, no warm-up: checks every cell completes
+  --rounds N            rounds; each runs every cell once (default 5; smoke 1)
+  --transport T         unix | tcp | all (default all)
   --workload W[,W]      ${WORKLOADS.join(' | ')} (default all)
-  --system S[,S]        ${SYSTEMS.join(' | ')} (default all)
-  --duration SECONDS    run oneway and echo workloads for this long instead of a count
-  --oneway-count N      one-way messages (default 200000; smoke 2000)
-  --echo-count N        echo requests at concurrency 1 (default 20000; smoke 200)
-  --echo64-count N      echo requests with 64 in flight (default 100000; smoke 200)
-  --big-mib N           size of the big message in MiB (default 64; smoke 1)
-  --size BYTES          one-way and echo payload (default 64)
-  --batch N             one-way messages queued per event-loop turn (default 256)
-  --warmup FRACTION     untimed warm-up run of this fraction of each count (default 0.1; smoke 0)
-  --timeout SECONDS     limit per workload run (default 120; smoke 20)
-  --out DIR             where the .jsonl goes (default bench/results)`
+  --system S[,S]        ${SYSTEMS.join(' | ')}
+                        (default all)
+  --skip-system S[,S]   leave these out
+  --duration SECONDS    timed part of oneway, echo, echo64, fanout, handshake (default 1; smoke 0.05)
+  --count N             exactly N messages / requests / handshakes instead of a duration
+  --warmup SECONDS      untimed warm-up on the same connection first (default 0.25; smoke 0)
+  --size BYTES          one-way, echo and fan-out payload (default 64)
+  --batch N             one-way and fan-out messages queued per event-loop turn (default 256)
+  --big-mib N           the big message, MiB (default 64; smoke 1)
+  --stream-mib N        the stream, MiB (default 4096 = 4 GiB; smoke 8)
+  --subscribers N       fan-out subscriber processes (default 4)
+  --timeout SECONDS     limit per cell step (default 120; smoke 30)
+  --out DIR             where the .jsonl goes (default bench/results)
+  --report DIR          where RESULTS.md and results.svg go (default bench; smoke bench/results)
+  --no-bundle           run agents through tsx instead of an esbuild bundle (slow start; debugging)
+  --from FILE.jsonl     write RESULTS.md and results.svg from an earlier run's .jsonl, measuring nothing`
 
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
     transport: { type: 'string' },
     workload: { type: 'string' },
     system: { type: 'string' },
+    'skip-system': { type: 'string' },
     duration: { type: 'string' },
-    'oneway-count': { type: 'string' },
-    'echo-count': { type: 'string' },
-    'echo64-count': { type: 'string' },
-    'big-mib': { type: 'string' },
+    count: { type: 'string' },
+    warmup: { type: 'string' },
     size: { type: 'string' },
     batch: { type: 'string' },
-    warmup: { type: 'string' },
+    'big-mib': { type: 'string' },
+    'stream-mib': { type: 'string' },
+    subscribers: { type: 'string' },
     timeout: { type: 'string' },
     out: { type: 'string' },
+    report: { type: 'string' },
+    'no-bundle': { type: 'boolean', default: false },
+    from: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -99,257 +107,154 @@ function list<T extends string>(name: string, text: string | undefined, all: rea
 }
 
 const smoke = values.smoke
-const config = {
-  transports: list<TransportName>('transport', values.transport ?? (smoke ? 'all' : 'unix'), TRANSPORTS),
-  workloads: list<WorkloadName>('workload', values.workload, WORKLOADS),
-  systems: list<SystemName>('system', values.system, SYSTEMS),
-  durationMs: values.duration === undefined ? undefined : num('duration', values.duration, 0, 0.1) * 1000,
-  counts: {
-    oneway: Math.floor(num('oneway-count', values['oneway-count'], smoke ? 2000 : 200_000, 1)),
-    echo: Math.floor(num('echo-count', values['echo-count'], smoke ? 200 : 20_000, 1)),
-    echo64: Math.floor(num('echo64-count', values['echo64-count'], smoke ? 200 : 100_000, 1)),
-  },
-  bigBytes: Math.floor(num('big-mib', values['big-mib'], smoke ? 1 : 64, 1 / 1024) * MiB),
+const benchDir = fileURLToPath(new URL('.', import.meta.url))
+const rounds = Math.floor(num('rounds', values.rounds, smoke ? 1 : 5, 1))
+const transports = list<TransportName>('transport', values.transport, TRANSPORTS)
+const workloads = list<WorkloadName>('workload', values.workload, WORKLOADS)
+const skipped =
+  values['skip-system'] === undefined ? [] : list<SystemName>('skip-system', values['skip-system'], SYSTEMS)
+const systems = list<SystemName>('system', values.system, SYSTEMS).filter((s) => !skipped.includes(s))
+const params = {
+  durationMs: num('duration', values.duration, smoke ? 0.05 : 1, 0.001) * 1000,
+  count: values.count === undefined ? undefined : Math.floor(num('count', values.count, 1, 1)),
   size: Math.floor(num('size', values.size, 64, 1)),
   batch: Math.floor(num('batch', values.batch, 256, 1)),
-  warmup: num('warmup', values.warmup, smoke ? 0 : 0.1, 0),
-  timeoutMs: num('timeout', values.timeout, smoke ? 20 : 120, 1) * 1000,
+  bigBytes: Math.floor(num('big-mib', values['big-mib'], smoke ? 1 : 64, 1 / 1024) * MiB),
+  streamBytes: Math.floor(num('stream-mib', values['stream-mib'], smoke ? 8 : 4096, 1 / 1024) * MiB),
 }
-
-interface Row {
-  workload: WorkloadName
-  system: SystemName
-  transport: TransportName
-  count: number
-  seconds: number
-  msgsPerSec: number
-  mbPerSec: number
-  p50us: number | null
-  p99us: number | null
-  /** msgsPerSec (big: mbPerSec) over raw-coalesced's, same workload and transport; null without it. */
-  ratioToRaw: number | null
-  ok: boolean
-  error?: string
-}
-
-const benchDir = fileURLToPath(new URL('.', import.meta.url))
+const warmupMs = num('warmup', values.warmup, smoke ? 0 : 0.25, 0) * 1000
+const timeoutMs = num('timeout', values.timeout, smoke ? 30 : 120, 1) * 1000
+const subscribers = Math.floor(num('subscribers', values.subscribers, 4, 1))
 const outDir = values.out ?? join(benchDir, 'results')
+const reportDir = values.report ?? (smoke ? join(benchDir, 'results') : benchDir)
+const rows = rowsOf(systems, transports)
+if (rows.length === 0) usageError('no system runs on the transports asked for')
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 mkdirSync(outDir, { recursive: true })
-const outFile = join(
-  outDir,
-  `${new Date().toISOString().replace(/[:.]/g, '-')}${smoke ? '-smoke' : ''}.jsonl`,
-)
+const outFile = join(outDir, `${stamp}${smoke ? '-smoke' : ''}.jsonl`)
 
-const rows: Row[] = []
-const payload = Buffer.alloc(config.size, 0x5a)
-const bigPayload = config.workloads.includes('big') ? Buffer.alloc(config.bigBytes, 0xa5) : Buffer.alloc(0)
+let broker: Broker | undefined
+let dir: string | undefined
 
-const round = (v: number, digits = 3): number => Number(v.toPrecision(digits + 3))
-
-function emit(row: Row): void {
-  rows.push(row)
-  const line = JSON.stringify(row)
-  process.stdout.write(`${line}\n`)
-  appendFileSync(outFile, `${line}\n`)
+function cleanup(): void {
+  killAllAgents()
+  if (broker !== undefined && broker.child.exitCode === null) broker.kill()
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+}
+process.on('exit', cleanup)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, stopping\n`)
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
+  })
 }
 
-async function measure(
-  workload: WorkloadName,
-  client: BenchClient,
-  signal: AbortSignal,
-  timed: boolean,
-): Promise<Measurement> {
-  const scale = timed ? 1 : config.warmup
-  const base = {
-    durationMs: timed ? config.durationMs : undefined,
-    payload,
-    batch: config.batch,
-    signal,
-  }
-  switch (workload) {
-    case 'oneway':
-      return runOneway(client, { ...base, count: Math.ceil(config.counts.oneway * scale), concurrency: 1 })
-    case 'echo':
-      return runEcho(client, { ...base, count: Math.ceil(config.counts.echo * scale), concurrency: 1 })
-    case 'echo64':
-      return runEcho(client, { ...base, count: Math.ceil(config.counts.echo64 * scale), concurrency: 64 })
-    case 'big':
-      return runBig(client, timed ? bigPayload : bigPayload.subarray(0, Math.max(MiB, bigPayload.length / 8)))
-  }
-}
-
-async function runOne(
-  workload: WorkloadName,
-  server: ServerProcess,
-  transport: TransportName,
-  dir: string,
-): Promise<Row> {
-  const system = server.system
-  const base = { workload, system, transport }
-  const controller = new AbortController()
-  let client: BenchClient | undefined
-  try {
-    client = await connectClient(system, transport, server.address, dir, workloadKind[workload], 10_000)
-    const c = client
-    const run = async (): Promise<Measurement> => {
-      if (config.warmup > 0) await measure(workload, c, controller.signal, false)
-      return measure(workload, c, controller.signal, true)
-    }
-    let m: Measurement
-    try {
-      m = await withTimeout(run(), config.timeoutMs, `${workload} on ${system}/${transport}`)
-    } catch (err) {
-      controller.abort(err)
-      c.destroy()
-      throw err
-    }
-    const lat = latencyMicros(m)
-    const msgsPerSec = m.count / m.seconds
-    const mbPerSec = m.bytes / m.seconds / 1e6
-    const raw = rows.find(
-      (r) => r.ok && r.workload === workload && r.transport === transport && r.system === 'raw-coalesced',
-    )
-    const figure = workload === 'big' ? mbPerSec : msgsPerSec
-    const rawFigure =
-      system === 'raw-coalesced' ? figure : raw && (workload === 'big' ? raw.mbPerSec : raw.msgsPerSec)
-    return {
-      ...base,
-      count: m.count,
-      seconds: round(m.seconds),
-      msgsPerSec: round(msgsPerSec),
-      mbPerSec: round(mbPerSec),
-      p50us: lat ? round(lat.p50) : null,
-      p99us: lat ? round(lat.p99) : null,
-      ratioToRaw: rawFigure ? round(figure / rawFigure) : null,
-      ok: true,
-    }
-  } catch (err) {
-    return {
-      ...base,
-      count: 0,
-      seconds: 0,
-      msgsPerSec: 0,
-      mbPerSec: 0,
-      p50us: null,
-      p99us: null,
-      ratioToRaw: null,
-      ok: false,
-      error: (err as Error).message,
-    }
-  } finally {
-    if (client !== undefined) {
-      try {
-        await withTimeout(client.close(), 5000, `the ${system} connection to close`)
-      } catch {
-        client.destroy()
-      }
-    }
-  }
-}
-
-async function runTransport(transport: TransportName): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'sbbench-'))
-  const servers: ServerProcess[] = []
-  try {
-    prepareSecurityMaterial(dir, config.systems)
-    for (const system of config.systems) {
-      if (runsOn(system, transport)) servers.push(await spawnServer(system, transport, dir, 20_000))
-    }
-    for (const workload of config.workloads) {
-      for (const server of servers) {
-        process.stderr.write(`bench: ${workload} ${server.system} ${transport}\n`)
-        emit(await runOne(workload, server, transport, dir))
-      }
-    }
-  } finally {
-    await Promise.all(servers.map((s) => stopServer(s)))
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-// ---- the human table ------------------------------------------------------------------------
-
-function fmt(v: number): string {
-  if (v >= 100) return Math.round(v).toLocaleString('en-US')
-  return v.toPrecision(3)
-}
-
-function table(): string {
-  const metrics: Record<WorkloadName, [string, (r: Row) => number | null][]> = {
-    oneway: [
-      ['msgs/s', (r) => r.msgsPerSec],
-      ['MB/s', (r) => r.mbPerSec],
-    ],
-    echo: [
-      ['req/s', (r) => r.msgsPerSec],
-      ['p50 µs', (r) => r.p50us],
-      ['p99 µs', (r) => r.p99us],
-    ],
-    echo64: [
-      ['req/s', (r) => r.msgsPerSec],
-      ['p50 µs', (r) => r.p50us],
-      ['p99 µs', (r) => r.p99us],
-    ],
-    big: [['MB/s', (r) => r.mbPerSec]],
-  }
-  const header = ['workload', 'transport', 'metric', ...config.systems]
-  const lines: string[][] = [header]
-  for (const transport of config.transports) {
-    for (const workload of config.workloads) {
-      for (const [name, get] of metrics[workload]) {
-        const find = (s: SystemName) =>
-          rows.find((r) => r.workload === workload && r.transport === transport && r.system === s)
-        const raw = find('raw-coalesced')
-        const rawV = raw?.ok ? get(raw) : null
-        const cells = config.systems.map((s) => {
-          const r = find(s)
-          if (r === undefined) return '-'
-          if (!r.ok) return 'FAILED'
-          const v = get(r)
-          if (v === null) return '-'
-          if (s === 'raw-coalesced' || rawV === null || rawV === 0) return fmt(v)
-          return `${fmt(v)} (${(v / rawV).toFixed(2)}x)`
-        })
-        lines.push([workload, transport, name, ...cells])
-      }
-    }
-  }
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)))
-  return lines
-    .map((l) =>
-      l
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
+function fmtRate(v: number): string {
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3)
 }
 
 async function main(): Promise<number> {
   const cpu = cpus()
+  const started = Date.now()
   process.stderr.write(
-    `bench: node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? '?'}), results in ${outFile}\n`,
+    `bench: node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? '?'}); ${rows.length} rows, ` +
+      `${workloads.length} workloads, ${rounds} round(s); results in ${outFile}\n`,
   )
-  for (const transport of config.transports) await runTransport(transport)
-  process.stdout.write(
-    `\n${table()}\n\n(x) = that system's figure / raw-coalesced's, same workload, transport and run; ` +
-      'for latency rows above 1 is slower.\n',
-  )
-  const failed = rows.filter((r) => !r.ok)
-  for (const r of failed)
-    process.stderr.write(`bench: FAILED ${r.workload} ${r.system} ${r.transport}: ${r.error}\n`)
-  if (smoke) process.stderr.write(`bench: smoke ${failed.length === 0 ? 'passed' : 'FAILED'}\n`)
-  return failed.length === 0 ? 0 : 1
+  dir = mkdtempSync(join(tmpdir(), 'sbbench-'))
+  prepareSecurityMaterial(dir, secureSystems(systems))
+  if (rows.some((r) => r.system === 'nats')) broker = await startNatsServer(dir)
+  const launcher: Launcher = { bundledAgent: values['no-bundle'] ? undefined : await bundleAgent() }
+  const ctx: CellContext = {
+    launcher,
+    dir,
+    broker,
+    params,
+    warmupMs,
+    timeoutMs,
+    subscribers,
+    quietMs: smoke ? 200 : 500,
+  }
+  const records: CellRecord[] = []
+  for (let round = 1; round <= rounds; round++) {
+    const roundStart = Date.now()
+    for (const workload of workloads) {
+      const runnable = rows.filter((r) => skipReason(r.system, workload) === undefined)
+      // Rotate the order each round so no row always runs first (or right after a heavy one).
+      const shift = (round - 1) % Math.max(1, runnable.length)
+      for (const row of [...runnable.slice(shift), ...runnable.slice(0, shift)]) {
+        const result = await runCell(ctx, row, workload)
+        const record: CellRecord = { round, workload, ...row, ...result }
+        records.push(record)
+        appendFileSync(outFile, `${JSON.stringify(record)}\n`)
+        const figure =
+          workload === 'big' || workload === 'stream'
+            ? `${result.mbPerSec.toFixed(0)} MB/s`
+            : `${fmtRate(result.perSec)} /s`
+        process.stderr.write(
+          `bench: [${round}/${rounds}] ${workload} ${rowLabel(row)}: ${result.ok ? figure : `FAILED: ${result.error}`}\n`,
+        )
+      }
+    }
+    const took = (Date.now() - roundStart) / 1000
+    process.stderr.write(
+      `bench: round ${round} took ${took.toFixed(0)} s` +
+        (round < rounds ? `; about ${(((rounds - round) * took) / 60).toFixed(1)} min left\n` : '\n'),
+    )
+  }
+  const info: RunInfo = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: `${cpu.length} × ${cpu[0]?.model ?? '?'}`,
+    rounds,
+    params,
+    warmupMs,
+    subscribers,
+    minutes: (Date.now() - started) / 60_000,
+    smoke,
+    versions: versions(),
+    command: process.argv.slice(2).join(' '),
+  }
+  appendFileSync(outFile, `${JSON.stringify({ info })}\n`)
+  await broker?.stop()
+  writeReport(records, info)
+  const failedCells = records.filter((r) => !r.ok)
+  for (const r of failedCells)
+    process.stderr.write(`bench: FAILED ${r.workload} ${rowLabel(r)} round ${r.round}: ${r.error}\n`)
+  process.stderr.write(`bench: ${records.length} cells in ${info.minutes.toFixed(1)} min\n`)
+  if (smoke) process.stderr.write(`bench: smoke ${failedCells.length === 0 ? 'passed' : 'FAILED'}\n`)
+  return failedCells.length === 0 ? 0 : 1
 }
 
-main().then(
-  (code) => {
-    killAll()
-    process.exit(code)
-  },
+function writeReport(records: CellRecord[], info: RunInfo): void {
+  const seen = (r: Row) => records.some((c) => c.system === r.system && c.transport === r.transport)
+  const reportRows = rowsOf(SYSTEMS, TRANSPORTS).filter(seen)
+  const reportWorkloads = WORKLOADS.filter((w) => records.some((r) => r.workload === w))
+  mkdirSync(reportDir, { recursive: true })
+  writeFileSync(join(reportDir, 'RESULTS.md'), renderReport(records, info, reportRows, reportWorkloads))
+  writeFileSync(join(reportDir, 'results.svg'), renderChart(records, reportRows, reportWorkloads))
+  process.stderr.write(`bench: wrote ${join(reportDir, 'RESULTS.md')} and results.svg\n`)
+}
+
+/** --from FILE: the report of an earlier run, from its .jsonl (no measuring). */
+function reportFrom(file: string): number {
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+  const parsed = lines.map((l) => JSON.parse(l) as CellRecord | { info: RunInfo })
+  const info = parsed.find((p): p is { info: RunInfo } => 'info' in p)?.info
+  if (info === undefined) usageError(`${file} has no info line (the run did not finish)`)
+  writeReport(
+    parsed.filter((p): p is CellRecord => !('info' in p)),
+    info,
+  )
+  return 0
+}
+
+;(values.from === undefined ? main() : Promise.resolve(reportFrom(values.from))).then(
+  (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
-    killAll()
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : errorText(err)}\n`)
     process.exit(1)
   },
 )

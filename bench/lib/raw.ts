@@ -1,211 +1,115 @@
 /**
- * The raw ceiling: u32 length-prefixed frames straight over a node:net socket, nothing else.
+ * The raw ceiling over node:net, coalesced (`raw-coalesced`) or one write per frame
+ * (`raw-naive`), with the framing of frames.ts. A connection's first frame is one byte, its mode:
  *
- *   coalesced  every frame queued during one event-loop turn leaves in one socket write (small
- *              frames are copied into a slab, large bodies are referenced and sent with writev),
- *              flushed on setImmediate — what switchboard's session does, minus the protocol.
- *   naive      one socket.write per frame (a fresh header+body buffer; large bodies as a header
- *              write and a body write).
+ *   oneway   count frames; an empty frame is the barrier: reply with the u32 count, reset
+ *   values   the same, each frame unpacked with msgpackr first
+ *   echo     frames are [u32 id][payload]; each is written back as it came
+ *   big      one frame, read in parts and discarded; reply with its u32 length
+ *   stream   frames of 256 KiB read in parts and discarded; an empty frame ends: reply u64 total
+ *   sub      a fan-out subscriber: published frames go to it (one slab written to every one)
  *
- * Reads are parsed from the socket's chunks without concatenating them: a frame inside one chunk
- * is a view, a small frame split across chunks is assembled, a large one is streamed in parts.
+ * A connection without a mode frame is a handshake: it is closed when the client ends it.
  */
 import { once } from 'node:events'
-import type { Socket } from 'node:net'
-import { type BenchClient, HIGH_WATER, RawMode, readU32, u32 } from './common.ts'
+import { createServer, type Socket } from 'node:net'
+import {
+  type Adapter,
+  type AgentEnv,
+  type BenchClient,
+  type BenchServer,
+  HIGH_WATER,
+  readU32,
+  type SampleValue,
+  u32,
+  type WorkloadName,
+} from './common.ts'
+import { FrameReader, FrameWriter } from './frames.ts'
+import { dialNet, listenNet } from './net.ts'
+import { Deferred, Pending } from './util.ts'
+import { packValue, unpackValue } from './values.ts'
 
-/** Bodies at least this large are referenced (writer) or streamed (reader), never copied. */
-const LARGE = 64 * 1024
-/** Size of the coalescing writer's copy slab. */
-const SLAB = 64 * 1024
-/** A frame longer than this is a bug in the bench, not a workload. */
-const MAX_FRAME = 1024 * 1024 * 1024
+const Mode = { ONEWAY: 0x6f, VALUES: 0x76, ECHO: 0x65, BIG: 0x62, STREAM: 0x73, SUB: 0x66 } as const
 const EMPTY = new Uint8Array(0)
 
-export class FrameReader {
-  private readonly header = Buffer.alloc(4)
-  private headerHave = 0
-  /** Body bytes still expected for the current frame; -1 while reading a header. */
-  private remaining = -1
-  private streaming = false
-  private body: Buffer | undefined
-  private bodyOff = 0
-
-  /**
-   * `onMessage` gets each frame (a view: copy to keep it); frames longer than LARGE go to
-   * `onPart` in pieces instead when it is given.
-   */
-  constructor(
-    private readonly onMessage: (msg: Uint8Array) => void,
-    private readonly onPart?: (part: Uint8Array, last: boolean) => void,
-  ) {}
-
-  push(chunk: Buffer): void {
-    let off = 0
-    const n = chunk.length
-    while (off < n) {
-      if (this.remaining < 0) {
-        let len: number
-        if (this.headerHave === 0 && n - off >= 4) {
-          len = chunk.readUInt32BE(off)
-          off += 4
-        } else {
-          const take = Math.min(4 - this.headerHave, n - off)
-          chunk.copy(this.header, this.headerHave, off, off + take)
-          this.headerHave += take
-          off += take
-          if (this.headerHave < 4) return
-          this.headerHave = 0
-          len = this.header.readUInt32BE(0)
-        }
-        if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes is beyond the bench's limit`)
-        if (len === 0) {
-          this.onMessage(EMPTY)
-          continue
-        }
-        if (len > LARGE && this.onPart !== undefined) {
-          this.streaming = true
-        } else if (n - off >= len) {
-          this.onMessage(chunk.subarray(off, off + len))
-          off += len
-          continue
-        } else {
-          this.streaming = false
-          this.body = Buffer.allocUnsafe(len)
-          this.bodyOff = 0
-        }
-        this.remaining = len
-      }
-      const take = Math.min(this.remaining, n - off)
-      this.remaining -= take
-      if (this.streaming) {
-        this.onPart!(chunk.subarray(off, off + take), this.remaining === 0)
-      } else {
-        chunk.copy(this.body!, this.bodyOff, off, off + take)
-        this.bodyOff += take
-      }
-      off += take
-      if (this.remaining === 0) {
-        this.remaining = -1
-        if (!this.streaming) {
-          const body = this.body!
-          this.body = undefined
-          this.onMessage(body)
-        }
-        this.streaming = false
-      }
-    }
+function modeOf(workload: WorkloadName): number {
+  switch (workload) {
+    case 'oneway':
+      return Mode.ONEWAY
+    case 'oneway-values':
+      return Mode.VALUES
+    case 'echo':
+    case 'echo64':
+      return Mode.ECHO
+    case 'big':
+      return Mode.BIG
+    case 'stream':
+      return Mode.STREAM
+    case 'fanout':
+      return Mode.SUB
+    case 'handshake':
+      throw new Error('handshakes send no mode')
   }
 }
 
-export class FrameWriter {
-  private chunks: Uint8Array[] = []
-  private slab = Buffer.allocUnsafe(SLAB)
-  private start = 0
-  private off = 0
-  private scheduled = false
-  private readonly flushNow = (): void => this.flush()
-
-  constructor(
-    private readonly socket: Socket,
-    private readonly coalesce: boolean,
-  ) {}
-
-  /** Queues one frame. `body` is not copied when large: it must not change until written. */
-  send(body: Uint8Array): void {
-    if (!this.coalesce) {
-      if (body.length >= LARGE) {
-        this.socket.write(u32(body.length))
-        this.socket.write(body)
-        return
-      }
-      const frame = Buffer.allocUnsafe(4 + body.length)
-      frame.writeUInt32BE(body.length, 0)
-      frame.set(body, 4)
-      this.socket.write(frame)
-      return
-    }
-    if (body.length >= LARGE) {
-      this.seal()
-      this.chunks.push(u32(body.length), body)
-    } else {
-      const total = 4 + body.length
-      if (this.off + total > this.slab.length) {
-        this.seal()
-        this.slab = Buffer.allocUnsafe(Math.max(SLAB, total))
-        this.start = this.off = 0
-      }
-      this.slab.writeUInt32BE(body.length, this.off)
-      this.slab.set(body, this.off + 4)
-      this.off += total
-    }
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(this.flushNow)
-    }
-  }
-
-  /** Bytes queued here and in the socket, not yet handed to the OS. */
-  get queuedBytes(): number {
-    let pending = this.off - this.start
-    for (const c of this.chunks) pending += c.length
-    return pending + this.socket.writableLength
-  }
-
-  private seal(): void {
-    if (this.off > this.start) {
-      // The sealed region is never written again: the next frames go after it or to a new slab.
-      this.chunks.push(this.slab.subarray(this.start, this.off))
-      this.start = this.off
-    }
-  }
-
-  private flush(): void {
-    this.scheduled = false
-    this.seal()
-    const chunks = this.chunks
-    if (chunks.length === 0 || this.socket.destroyed) return
-    this.chunks = []
-    if (chunks.length === 1) {
-      this.socket.write(chunks[0]!)
-      return
-    }
-    this.socket.cork()
-    for (const c of chunks) this.socket.write(c)
-    this.socket.uncork()
-  }
+function u64(n: number): Buffer {
+  const out = Buffer.allocUnsafe(8)
+  out.writeUInt32BE(Math.floor(n / 2 ** 32), 0)
+  out.writeUInt32BE(n >>> 0, 4)
+  return out
 }
 
-/** The server side of one raw connection. */
-export function serveRaw(socket: Socket, coalesce: boolean): void {
-  const writer = new FrameWriter(socket, coalesce)
+function readU64(bytes: Uint8Array): number {
+  return readU32(bytes, 0) * 2 ** 32 + readU32(bytes, 4)
+}
+
+function serveConnection(socket: Socket, coalesce: boolean, subscribers: Socket[]): void {
+  const writer = new FrameWriter([socket], coalesce)
   let mode = -1
   let count = 0
-  let bigBytes = 0
+  let bytes = 0
   const reader = new FrameReader(
     (msg) => {
       if (mode < 0) {
         mode = msg[0] ?? -1
+        if (mode === Mode.SUB) {
+          subscribers.push(socket)
+          socket.once('close', () => subscribers.splice(subscribers.indexOf(socket), 1))
+        }
         return
       }
-      if (mode === RawMode.ECHO) {
-        writer.send(msg.length >= LARGE ? msg.slice() : msg)
-      } else if (mode === RawMode.ONEWAY) {
-        if (msg.length > 0) {
-          count++
-        } else {
-          writer.send(u32(count))
-          count = 0
-        }
-      } else if (mode === RawMode.BIG) {
-        writer.send(u32(msg.length))
+      switch (mode) {
+        case Mode.ECHO:
+          writer.send(msg)
+          break
+        case Mode.ONEWAY:
+        case Mode.VALUES:
+          if (msg.length === 0) {
+            writer.send(u32(count))
+            count = 0
+          } else {
+            if (mode === Mode.VALUES) unpackValue(msg)
+            count++
+          }
+          break
+        case Mode.BIG:
+          writer.send(u32(msg.length))
+          break
+        case Mode.STREAM:
+          if (msg.length === 0) {
+            writer.send(u64(bytes))
+            bytes = 0
+          } else {
+            bytes += msg.length
+          }
+          break
       }
     },
     (part, last) => {
-      bigBytes += part.length
-      if (last) {
-        writer.send(u32(bigBytes))
-        bigBytes = 0
+      bytes += part.length
+      if (last && mode === Mode.BIG) {
+        writer.send(u32(bytes))
+        bytes = 0
       }
     },
   )
@@ -216,29 +120,30 @@ export function serveRaw(socket: Socket, coalesce: boolean): void {
       socket.destroy(err as Error)
     }
   })
-  socket.on('error', () => {}) // the client going away mid-run is its business; 'close' follows
+  socket.on('error', () => {}) // the client going away is its business; 'close' follows
 }
 
-type Pending = (reply: Uint8Array | undefined, err?: Error) => void
-
-/** The client side of one raw connection, in the mode of its workload. */
-export class RawClient implements BenchClient {
+class RawClient implements BenchClient {
   private readonly writer: FrameWriter
-  /** Reply callbacks, oldest first: the server answers in order. */
-  private readonly pending: Pending[] = []
-  private head = 0
+  private readonly pending = new Pending()
+  private readonly reply = new Deferred<Uint8Array>()
   private failure: Error | undefined
   private readonly closed: Promise<void>
-  /** Rejects once the connection has closed (for racing waits against it). */
-  private readonly gone: Promise<never>
 
   constructor(
     private readonly socket: Socket,
     coalesce: boolean,
     mode: number,
   ) {
-    this.writer = new FrameWriter(socket, coalesce)
-    const reader = new FrameReader((msg) => this.onReply(msg))
+    this.writer = new FrameWriter([socket], coalesce)
+    const reader = new FrameReader((msg) => {
+      if (mode === Mode.ECHO) {
+        if (!this.pending.settle(readU32(msg), msg.length - 4))
+          socket.destroy(new Error('reply to no request'))
+      } else if (!this.reply.resolve(msg.slice())) {
+        socket.destroy(new Error('reply to no request'))
+      }
+    })
     socket.on('data', (chunk: Buffer) => {
       try {
         reader.push(chunk)
@@ -251,74 +156,55 @@ export class RawClient implements BenchClient {
     })
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
-        this.failAll(this.failure ?? new Error('connection closed'))
+        const err = this.failure ?? new Error('connection closed')
+        this.pending.failAll(err)
+        this.reply.reject(err)
         resolve()
       })
     })
-    this.gone = this.closed.then(() => {
-      throw this.failure ?? new Error('connection closed')
-    })
-    this.gone.catch(() => {})
     this.writer.send(Uint8Array.of(mode))
   }
 
-  private onReply(msg: Uint8Array): void {
-    const cb = this.pending[this.head]
-    if (cb === undefined) {
-      this.socket.destroy(new Error('reply without a request'))
-      return
-    }
-    this.pending[this.head++] = undefined as unknown as Pending
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head)
-      this.head = 0
-    }
-    cb(msg)
-  }
-
-  private failAll(err: Error): void {
-    const list = this.pending.splice(this.head)
-    this.head = 0
-    this.pending.length = 0
-    for (const cb of list) cb(undefined, err)
-  }
-
-  private expectReply(): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
-      if (this.socket.destroyed) return reject(this.failure ?? new Error('connection closed'))
-      this.pending.push((reply, err) => (reply === undefined ? reject(err) : resolve(reply)))
-    })
-  }
-
-  sendOneWay(payload: Uint8Array): void {
+  send(payload: Uint8Array): undefined {
     this.writer.send(payload)
   }
 
+  sendValue(value: SampleValue): undefined {
+    this.writer.send(packValue(value))
+  }
+
   async barrier(): Promise<number> {
-    const reply = this.expectReply()
+    const reply = this.reply.expect()
     this.writer.send(EMPTY)
     return readU32(await reply)
   }
 
-  request(payload: Uint8Array, done: (err?: Error) => void): void {
-    if (this.socket.destroyed) {
-      done(this.failure ?? new Error('connection closed'))
-      return
-    }
-    const expected = payload.length
-    this.pending.push((reply, err) => {
-      if (reply === undefined) done(err)
-      else if (reply.length !== expected) done(new Error(`echo of ${reply.length} bytes, sent ${expected}`))
-      else done()
-    })
-    this.writer.send(payload)
+  echo(payload: Uint8Array): Promise<void> {
+    if (this.socket.destroyed) return Promise.reject(this.failure ?? new Error('connection closed'))
+    const { id, promise } = this.pending.open(payload.length)
+    this.writer.sendWithId(id, payload)
+    return promise
   }
 
   async big(payload: Uint8Array): Promise<void> {
-    const reply = this.expectReply()
+    const reply = this.reply.expect()
     this.writer.send(payload)
     const got = readU32(await reply)
     if (got !== payload.length) throw new Error(`server acknowledged ${got} bytes, sent ${payload.length}`)
+  }
+
+  async stream(chunk: Uint8Array, total: number): Promise<void> {
+    const reply = this.reply.expect()
+    for (let sent = 0; sent < total; ) {
+      const view = total - sent >= chunk.length ? chunk : chunk.subarray(0, total - sent)
+      this.writer.send(view)
+      sent += view.length
+      if (this.writer.needsDrain) await this.writer.drained()
+      if (this.socket.destroyed) throw this.failure ?? new Error('connection closed')
+    }
+    this.writer.send(EMPTY)
+    const got = readU64(await reply)
+    if (got !== total) throw new Error(`server counted ${got} bytes, sent ${total}`)
   }
 
   backlogged(): boolean {
@@ -326,10 +212,8 @@ export class RawClient implements BenchClient {
   }
 
   async waitWritable(): Promise<void> {
-    while (this.backlogged()) {
-      if (this.socket.destroyed) throw this.failure ?? new Error('connection closed')
-      await Promise.race([once(this.socket, 'drain'), this.gone])
-    }
+    await this.writer.drained()
+    if (this.socket.destroyed) throw this.failure ?? new Error('connection closed')
   }
 
   close(): Promise<void> {
@@ -340,4 +224,54 @@ export class RawClient implements BenchClient {
   destroy(): void {
     this.socket.destroy()
   }
+}
+
+const coalesced = (env: AgentEnv): boolean => env.system === 'raw-coalesced'
+
+export const adapter: Adapter = {
+  async serve(env) {
+    const coalesce = coalesced(env)
+    const subscribers: Socket[] = []
+    const fanout = new FrameWriter(subscribers, coalesce)
+    const server = createServer((socket) => {
+      if (env.transport === 'tcp') socket.setNoDelay(true)
+      serveConnection(socket, coalesce, subscribers)
+    })
+    const address = await listenNet(server, env)
+    const bench: BenchServer = {
+      address,
+      publish: (msg) => void fanout.send(msg),
+      backlogged: () => fanout.queuedBytes > HIGH_WATER,
+      waitWritable: () => fanout.drained(),
+      close: async () => {
+        server.close()
+        for (const s of subscribers) s.destroy()
+      },
+    }
+    return bench
+  },
+
+  async connect(env, address) {
+    return new RawClient(await dialNet(address), coalesced(env), modeOf(env.workload))
+  },
+
+  async subscribe(env, address, onMessage) {
+    const socket = await dialNet(address)
+    const reader = new FrameReader(onMessage)
+    socket.on('data', (chunk: Buffer) => reader.push(chunk))
+    socket.on('error', () => {})
+    new FrameWriter([socket], coalesced(env)).send(Uint8Array.of(Mode.SUB))
+    return {
+      close: async () => {
+        socket.end()
+        if (!socket.destroyed) await once(socket, 'close')
+      },
+    }
+  },
+
+  async handshake(_env, address) {
+    const socket = await dialNet(address)
+    socket.end()
+    if (!socket.destroyed) await once(socket, 'close')
+  },
 }

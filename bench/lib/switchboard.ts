@@ -1,60 +1,60 @@
 /**
- * The switchboard adapter, on the public API only (`connect`, `listen`): what a user would write.
- * Three systems share it: plain, a shared secret, and TLS (bench/lib/security.ts has their options).
+ * The switchboard adapter, on the public API only (`connect`, `listen`), with default options
+ * except what the row's name says (bench/lib/security.ts): what a user would write.
  *
- *   one-way   link.send('oneway', bytes): raw bytes, no serializer
- *   echo      link.request('echo', bytes): the handler returns the bytes, sent back raw
- *   big       link.request('big', stream): the body streams in 256 KiB views of one buffer,
- *             flow-controlled; the handler counts it and returns the count
- *   barrier   link.request('barrier'): messages on one connection are handled in order, so its
- *             reply proves every earlier one-way message arrived (it carries their count)
+ *   oneway         link.send('oneway', bytes): raw bytes, no serializer
+ *   oneway-values  link.send('m', value): the value through the negotiated codec (MessagePack)
+ *   barrier        link.request('barrier'): messages on one link are handled in order, so its
+ *                  reply proves every earlier one-way message arrived (it carries their count)
+ *   echo           link.request('echo', bytes): the handler returns the bytes, sent back raw
+ *   big            link.request('big', bytes): one 64 MiB message; the handler returns its length
+ *   stream         link.request('stream', body): an async iterable of 256 KiB views of one buffer,
+ *                  flow-controlled; the handler reads ctx.body, discards it, returns the count
+ *   fanout         server.publish('fanout', bytes) in the server; link.subscribe('fanout') in
+ *                  each subscriber process
+ *   handshake      connect(address, { waitForReady: true, reconnect: false }), then link.close()
  */
-import { connect, type Link, listen, type Peer, type Server } from '../../src/index.ts'
-import type { BenchClient, SwitchboardSystem } from './common.ts'
+import { connect, type Link, listen, type Peer } from '../../src/index.ts'
+import type { Adapter, BenchClient, SampleValue, SwitchboardSystem } from './common.ts'
 import { clientOptions, serverEndpoint } from './security.ts'
+import { InflightGate } from './util.ts'
 
-const BIG_CHUNK = 256 * 1024
-
-async function* chunksOf(payload: Uint8Array): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < payload.length; at += BIG_CHUNK) yield payload.subarray(at, at + BIG_CHUNK)
+async function* chunks(chunk: Uint8Array, total: number): AsyncGenerator<Uint8Array> {
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    yield total - sent >= chunk.length ? chunk : chunk.subarray(0, total - sent)
+  }
 }
 
-export class SwitchboardClient implements BenchClient {
-  private constructor(private readonly link: Link) {}
+class SwitchboardClient implements BenchClient {
+  constructor(private readonly link: Link) {}
 
-  static async connect(
-    system: SwitchboardSystem,
-    address: string,
-    dir: string,
-    tcp: boolean,
-  ): Promise<SwitchboardClient> {
-    const link = await connect(address, { ...clientOptions(system, dir, tcp), waitForReady: true })
-    return new SwitchboardClient(link)
-  }
-
-  sendOneWay(payload: Uint8Array): void {
-    if (this.link.state === 'closed') throw new Error('link closed')
+  send(payload: Uint8Array): undefined {
     // Failures surface through the barrier (its count falls short) and the link's 'sendFailed'.
     void this.link.send('oneway', payload)
+  }
+
+  sendValue(value: SampleValue): undefined {
+    void this.link.send('m', value)
   }
 
   barrier(): Promise<number> {
     return this.link.request<number>('barrier')
   }
 
-  request(payload: Uint8Array, done: (err?: Error) => void): void {
-    this.link.request<Uint8Array>('echo', payload).then(
-      (reply) =>
-        reply.length === payload.length
-          ? done()
-          : done(new Error(`echo of ${reply.length} bytes, sent ${payload.length}`)),
-      (err: Error) => done(err),
-    )
+  async echo(payload: Uint8Array): Promise<void> {
+    const reply = await this.link.request<Uint8Array>('echo', payload)
+    if (reply.length !== payload.length)
+      throw new Error(`echo of ${reply.length} bytes, sent ${payload.length}`)
   }
 
   async big(payload: Uint8Array): Promise<void> {
-    const got = await this.link.request<number>('big', chunksOf(payload))
+    const got = await this.link.request<number>('big', payload)
     if (got !== payload.length) throw new Error(`server acknowledged ${got} bytes, sent ${payload.length}`)
+  }
+
+  async stream(chunk: Uint8Array, total: number): Promise<void> {
+    const got = await this.link.request<number>('stream', chunks(chunk, total))
+    if (got !== total) throw new Error(`server counted ${got} bytes, sent ${total}`)
   }
 
   backlogged(): boolean {
@@ -74,28 +74,68 @@ export class SwitchboardClient implements BenchClient {
   }
 }
 
-/** Starts the bench service for `system` (plain, secret or TLS); one-way counts are kept per connection. */
-export async function serveSwitchboard(
-  system: SwitchboardSystem,
-  dir: string,
-  tcp: boolean,
-): Promise<Server> {
-  const { address, options } = serverEndpoint(system, dir, tcp)
-  const server = await listen(address, options)
-  const onewayCounts = new WeakMap<Peer, number>()
-  server.handle('oneway', (_data, ctx) => {
-    onewayCounts.set(ctx.peer, (onewayCounts.get(ctx.peer) ?? 0) + 1)
-  })
-  server.handle('barrier', (_data, ctx) => {
-    const n = onewayCounts.get(ctx.peer) ?? 0
-    onewayCounts.set(ctx.peer, 0)
-    return n
-  })
-  server.handle<Uint8Array, Uint8Array>('echo', (data) => data)
-  server.handle('big', async (_data, ctx) => {
-    let bytes = 0
-    for await (const chunk of ctx.body!) bytes += chunk.length
-    return bytes
-  })
-  return server
+export const adapter: Adapter = {
+  async serve(env) {
+    const { address, options } = serverEndpoint(env.system as SwitchboardSystem, env.dir, env)
+    const server = await listen(address, options)
+    const counts = new WeakMap<Peer, number>()
+    const count = (_data: unknown, ctx: { peer: Peer }): void => {
+      counts.set(ctx.peer, (counts.get(ctx.peer) ?? 0) + 1)
+    }
+    server.handle('oneway', count)
+    server.handle('m', count)
+    server.handle('barrier', (_data, ctx) => {
+      const n = counts.get(ctx.peer) ?? 0
+      counts.set(ctx.peer, 0)
+      return n
+    })
+    server.handle<Uint8Array, Uint8Array>('echo', (data) => data)
+    server.handle<Uint8Array, number>('big', (data) => data.length)
+    server.handle('stream', async (_data, ctx) => {
+      let bytes = 0
+      for await (const chunk of ctx.body!) bytes += chunk.length
+      return bytes
+    })
+    // publish() resolves once written to every subscriber: at most 4096 in flight.
+    const gate = new InflightGate(4096)
+    return {
+      address: server.address,
+      publish: (msg) => {
+        gate.add()
+        server.publish('fanout', msg).then(gate.done, gate.done)
+        return undefined
+      },
+      backlogged: () => gate.backlogged,
+      waitWritable: () => gate.wait(),
+      close: () => server.close(),
+    }
+  },
+
+  async connect(env, address) {
+    const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
+    return new SwitchboardClient(await connect(address, { ...options, waitForReady: true }))
+  },
+
+  async subscribe(env, address, onMessage) {
+    const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
+    const link = await connect(address, { ...options, waitForReady: true })
+    const sub = link.subscribe<Uint8Array>('fanout')
+    await sub.ready
+    const reading = (async () => {
+      for await (const msg of sub) onMessage(msg)
+    })()
+    reading.catch(() => {})
+    return {
+      close: async () => {
+        sub.close()
+        await link.close()
+      },
+    }
+  },
+
+  async handshake(env, address) {
+    const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
+    const link = await connect(address, { ...options, waitForReady: true, reconnect: false })
+    await link.close()
+  },
 }

@@ -13,10 +13,8 @@
  * packed into as few records as fit and handed to the transport as one writev.
  */
 import { randomBytes } from 'node:crypto'
-import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
-import { type Agreement, negotiate } from '../handshake/negotiate.ts'
-import { SecureHandshake } from '../handshake/secure-handshake.ts'
-import { SECURITY_NONE } from '../handshake/security-modes.ts'
+import { type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import type { Agreement } from '../handshake/negotiate.ts'
 import { channels, debug, publish } from '../internal/diagnostics.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { limitsFromSettings, limitsToSettings, type MuxLimits } from '../mux/limits.ts'
@@ -26,28 +24,14 @@ import { type Compressor, resolveCompressors } from '../record/compression.ts'
 import { RecordOpener } from '../record/opener.ts'
 import { RecordPacker } from '../record/packer.ts'
 import type { Transport } from '../transport/types.ts'
-import { identityCipher, type RecordCipher } from '../wire/cipher.ts'
-import { MAX_RECORD_BODY, PREAMBLE_BYTES, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
+import type { RecordCipher } from '../wire/cipher.ts'
+import { MAX_RECORD_BODY, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
 import type { CancelFrame, Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
-import {
-  encodeHandshakeRefusal,
-  encodeHelloRefusal,
-  frameHandshakeUnit,
-  HANDSHAKE_UNIT_HEADER_BYTES,
-  HELLO_HEADER_BYTES,
-  MAX_HANDSHAKE_UNIT_BYTES,
-} from '../wire/handshake-unit.ts'
-import {
-  decodeHello,
-  decodePreamble,
-  encodeHello,
-  encodePreamble,
-  frameHello,
-  type Hello,
-} from '../wire/hello.ts'
+import { encodeHandshakeRefusal, encodeHelloRefusal } from '../wire/handshake-unit.ts'
+import { encodePreamble } from '../wire/hello.ts'
 import { UnitReader } from '../wire/unit-reader.ts'
-import { helloTranscriptSha256, now } from './clock-and-hash.ts'
-import { nodeCryptoProvider } from './node-crypto.ts'
+import { now } from './clock-and-hash.ts'
+import { Establishment } from './establishment.ts'
 import { type ResolvedSessionOptions, resolveSessionOptions, type SessionOptions } from './options.ts'
 import { type ResolvedSecurity, resolveSecurity } from './security-options.ts'
 
@@ -121,12 +105,9 @@ export class Session {
   private readonly opts: ResolvedSessionOptions
   private readonly handler: SessionHandler
   private readonly compressors: Map<string, Compressor>
-  private readonly localHello: Hello
-  private readonly localHelloBytes: Uint8Array
   private readonly security: ResolvedSecurity
-  private secure: SecureHandshake | undefined
-  /** The peer refused us (its refusal came in): do not answer with one. */
-  private peerRefused = false
+  /** Preamble, hello and Noise, without I/O (establishment.ts); done once records flow. */
+  private readonly establishment: Establishment
   private holdRecords = false
   private readonly reader = new UnitReader()
   private mux: Mux | undefined
@@ -137,7 +118,6 @@ export class Session {
   private ticker: NodeJS.Timeout | undefined
   private handshakeTimer: NodeJS.Timeout | undefined
   private closeTimer: NodeJS.Timeout | undefined
-  private peerPreambleSeen = false
   private goawayReceived = false
   /** The code of the peer's GOAWAY: GOING_AWAY for a graceful close, else why it failed us. */
   private goawayCode: ErrorCode | undefined
@@ -166,17 +146,24 @@ export class Session {
     this.security = resolveSecurity(options)
     this.compressors = resolveCompressors(this.opts.compression)
     this.linkId = this.opts.linkId ?? new Uint8Array(randomBytes(16))
-    this.localHello = {
-      versions: [PROTOCOL_MAJOR],
+    this.establishment = new Establishment({
       role,
-      linkId: this.linkId,
-      codecs: this.opts.codecs,
-      compression: [...this.compressors.keys()],
-      security: this.security.offer[role],
-      limits: limitsToSettings(this.opts.limits),
-      protocols: [],
-    }
-    this.localHelloBytes = encodeHello(this.localHello)
+      hello: {
+        versions: [PROTOCOL_MAJOR],
+        role,
+        linkId: this.linkId,
+        codecs: this.opts.codecs,
+        compression: [...this.compressors.keys()],
+        security: this.security.offer[role],
+        limits: limitsToSettings(this.opts.limits),
+        protocols: [],
+      },
+      maxHelloBytes: this.opts.maxHelloBytes,
+      secure: {
+        ...this.security.config,
+        rekey: { records: this.opts.rekeyAfterRecords, bytes: this.opts.rekeyAfterBytes },
+      },
+    })
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve
       this.rejectReady = reject
@@ -222,10 +209,7 @@ export class Session {
       drain: () => this.onDrain(),
       close: (err) => this.onTransportClose(err),
     })
-    this.transport.write([
-      encodePreamble({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR }),
-      frameHello(this.localHelloBytes),
-    ])
+    this.transport.write(this.establishment.start())
   }
 
   private transition(to: SessionState): boolean {
@@ -276,73 +260,16 @@ export class Session {
   }
 
   private readHandshake(): void {
-    if (!this.peerPreambleSeen) {
-      const preamble = this.reader.take(PREAMBLE_BYTES)
-      if (preamble === undefined) return
-      decodePreamble(preamble)
-      this.peerPreambleSeen = true
-    }
-    if (this.agreement === undefined) {
-      const body = this.reader.takeUnitOrRefusal(
-        HELLO_HEADER_BYTES,
-        this.opts.maxHelloBytes,
-        'HELLO_TOO_LARGE',
-      )
-      if (body === undefined) return
-      if (!(body instanceof Uint8Array)) throw this.refusedByPeer(body.refusal)
-      this.acceptHello(body)
-    }
-    const secure = this.secure
-    if (secure === undefined) return
-    while (!secure.done) {
-      const unit = this.reader.takeUnitOrRefusal(
-        HANDSHAKE_UNIT_HEADER_BYTES,
-        MAX_HANDSHAKE_UNIT_BYTES,
-        'FRAME_TOO_LARGE',
-      )
-      if (unit === undefined) return
-      if (!(unit instanceof Uint8Array)) throw this.refusedByPeer(unit.refusal)
-      const out = secure.receive(unit)
-      if (out.length > 0) this.transport.write(out.map(frameHandshakeUnit))
-    }
-    const result = secure.result
-    this.handshakeHash = result.handshakeHash
-    this.remotePublicKey = result.remoteStaticKey
-    this.openRecords(this.agreement!, result.send, result.receive)
-  }
-
-  private acceptHello(body: Uint8Array): void {
-    const remote = decodeHello(body)
-    const agreement = negotiate(this.localHello, remote)
-    const [dialerHello, listenerHello] =
-      this.role === 'dialer' ? [this.localHelloBytes, body] : [body, this.localHelloBytes]
-    this.transcript = helloTranscriptSha256(dialerHello, listenerHello)
-    this.agreement = agreement
-    if (agreement.security === SECURITY_NONE) {
-      this.openRecords(agreement, identityCipher, identityCipher)
-      return
-    }
-    const config =
-      this.role === 'dialer' ? this.security.config : { ...this.security.config, listenerKey: undefined }
-    this.secure = new SecureHandshake(
-      nodeCryptoProvider,
-      agreement.security,
-      this.role === 'dialer',
-      this.transcript,
-      {
-        ...config,
-        rekey: { records: this.opts.rekeyAfterRecords, bytes: this.opts.rekeyAfterBytes },
-      },
-    )
-    const first = this.secure.start()
-    if (first.length > 0) this.transport.write(first.map(frameHandshakeUnit))
-  }
-
-  /** The peer sent a refusal instead of a hello or handshake message: fail with its code. */
-  private refusedByPeer(wire: number): SwitchboardError {
-    this.peerRefused = true
-    const code = codeFromWire(wire)
-    return sbError(code, `${this.transport.remote} refused the handshake: ${refusalReason(code)}`)
+    const e = this.establishment
+    const out = e.receive(this.reader)
+    if (out.length > 0) this.transport.write(out)
+    if (e.state !== 'done') return
+    const r = e.result
+    this.agreement = r.agreement
+    this.transcript = r.transcript
+    this.handshakeHash = r.handshakeHash
+    this.remotePublicKey = r.remotePublicKey
+    this.openRecords(r.agreement, r.send, r.receive)
   }
 
   private openRecords(agreement: Agreement, send: RecordCipher, receive: RecordCipher): void {
@@ -559,7 +486,7 @@ export class Session {
   /** A fatal error: send what the mux queued (its GOAWAY with the code), then close. */
   private fail(err: SwitchboardError): void {
     if (this.state === 'closed') return
-    if (this.state === 'handshaking' && this.secure !== undefined && !this.peerRefused) {
+    if (this.state === 'handshaking' && this.establishment.inNoise && !this.establishment.refusedByPeer) {
       // The peer waits for a handshake message: tell it why instead (docs/protocol.md §6).
       const wire = err.wireCode !== 0 ? err.wireCode : wireCodeOf('HANDSHAKE_FAILED')
       this.transport.write([encodeHandshakeRefusal(wire)])
@@ -666,19 +593,6 @@ export function refuseHandshake(transport: Transport, err: SwitchboardError): vo
   ])
   transport.close()
   publish(channels.error, { role: 'listener', remote: transport.remote, error: err })
-}
-
-function refusalReason(code: ErrorCode): string {
-  switch (code) {
-    case 'AUTH_FAILED':
-      return 'the two ends do not hold the same secret (or the handshake was altered)'
-    case 'PEER_NOT_ALLOWED':
-      return 'our public key is not in its allow list'
-    case 'HANDSHAKE_BUSY':
-      return 'too many handshakes in progress; retry later'
-    default:
-      return code
-  }
 }
 
 function asCoded(err: unknown): SwitchboardError {

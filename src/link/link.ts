@@ -89,7 +89,7 @@ export interface LinkEvents {
 }
 
 export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, BatchOwner {
-  state: LinkState = 'connecting'
+  private current: LinkState = 'connecting'
   readonly address: string
   /** Our 16-byte link id, presented in every hello so the server keeps its handle of us. */
   readonly linkId: Uint8Array = new Uint8Array(randomBytes(16))
@@ -141,10 +141,16 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     this.pool.ensure()
   }
 
+  /** Where the link is (read-only: it moves only through transition). */
+  get state(): LinkState {
+    return this.current
+  }
+
+  /** The one way the link changes state; a move its table does not allow is refused (false). */
   private transition(to: LinkState): boolean {
-    if (!transitions[this.state].includes(to)) return false
-    const from = this.state
-    this.state = to
+    if (!transitions[this.current].includes(to)) return false
+    const from = this.current
+    this.current = to
     this.emit('state', from, to)
     return true
   }

@@ -13,6 +13,14 @@ import type { Frame } from '../wire/frame.ts'
 
 export type ChannelState = 'open' | 'local-closed' | 'remote-closed' | 'closed'
 
+/** The moves a channel may make (HTTP/2's stream states); any other is a bug the mux reports. */
+const channelMoves: Record<ChannelState, readonly ChannelState[]> = {
+  open: ['local-closed', 'remote-closed', 'closed'],
+  'local-closed': ['closed'],
+  'remote-closed': ['closed'],
+  closed: [],
+}
+
 /** What the layer above sees happen on a channel. Set with `channel.bind()` synchronously. */
 export interface ChannelHandler {
   /** Body bytes from the peer (a view into a record: copy to keep past this call). */
@@ -53,6 +61,8 @@ export interface ChannelHost {
   control(frame: Frame): void
   returnCredit(ch: Channel, bytes: number): void
   closed(ch: Channel): void
+  /** A channel tried a move its state machine does not allow: our bug; fail the session, coded. */
+  illegalMove(ch: Channel, from: ChannelState, to: ChannelState): void
   /** The channel's queue fell below high water after a refused write; report after the drain. */
   writable(ch: Channel): void
   /** Queued body bytes changed by `delta`: the host keeps the total, read on every write. */
@@ -68,7 +78,7 @@ export class Channel {
   id: number
   readonly header: OpenHeader
   readonly local: boolean
-  state: ChannelState = 'open'
+  private current: ChannelState = 'open'
   handler: ChannelHandler = noopHandler
 
   /** Bytes we may still send on this channel (peer's grant). */
@@ -119,7 +129,23 @@ export class Channel {
     this.host = host
     this.highWater = highWater
     // One-way: the receiver's direction is closed from the start on both ends.
-    if (header.oneWay) this.state = local ? 'remote-closed' : 'local-closed'
+    if (header.oneWay) this.current = local ? 'remote-closed' : 'local-closed'
+  }
+
+  /** Where the channel is (read-only: it moves only through moveTo). */
+  get state(): ChannelState {
+    return this.current
+  }
+
+  /** The one way a channel changes state; an illegal move is reported, never thrown. */
+  private moveTo(to: ChannelState): boolean {
+    if (this.current === to) return true
+    if (!channelMoves[this.current].includes(to)) {
+      this.host.illegalMove(this, this.current, to)
+      return false
+    }
+    this.current = to
+    return true
   }
 
   bind(handler: ChannelHandler): void {
@@ -213,21 +239,27 @@ export class Channel {
   sentEnd(): void {
     this.pendingEnd = undefined
     this.handler.onSent?.()
-    this.state = this.state === 'remote-closed' ? 'closed' : 'local-closed'
-    if (this.state === 'closed') this.close()
+    if (this.current === 'remote-closed') this.close()
+    else this.moveTo('local-closed')
   }
 
   /** Marks the peer's direction ended. */
   receivedEnd(): void {
-    if (this.state === 'open') this.state = 'remote-closed'
-    else if (this.state === 'local-closed') this.close()
+    if (this.current === 'open') this.moveTo('remote-closed')
+    else if (this.current === 'local-closed') this.close()
+  }
+
+  /** The session is closing: the channel is over, whatever its state (the mux forgets it). */
+  abandon(): void {
+    this.removed = true
+    this.moveTo('closed')
   }
 
   /** Removes the channel from its Mux. Idempotent. */
   close(): void {
     if (this.removed) return
     this.removed = true
-    this.state = 'closed'
+    this.moveTo('closed')
     this.host.closed(this)
   }
 

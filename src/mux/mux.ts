@@ -27,6 +27,12 @@ import { isMessage, MessageQueue, type OutgoingMessage } from './messages.ts'
 
 export type MuxState = 'open' | 'draining' | 'closed'
 
+const muxMoves: Record<MuxState, readonly MuxState[]> = {
+  open: ['draining', 'closed'],
+  draining: ['closed'],
+  closed: [],
+}
+
 export interface MuxEvents {
   /** The peer opened a channel. Bind a handler synchronously; its first bytes follow at once. */
   onChannel(ch: Channel): void
@@ -73,7 +79,7 @@ export interface MuxStats {
 const MAX_WINDOW = 2 ** 31 - 1
 
 export class Mux implements ChannelHost {
-  state: MuxState = 'open'
+  private current: MuxState = 'open'
   private readonly events: MuxEvents
   private readonly local: MuxLimits
   private remote: MuxLimits
@@ -117,6 +123,29 @@ export class Mux implements ChannelHost {
     this.connSendCredit = options.remote.connectionWindow
     this.connRecvRemaining = options.local.connectionWindow
     this.liveness = new Liveness(options.now, options.local.keepaliveMs, options.remote.keepaliveMs)
+  }
+
+  /** Where the mux is (read-only: it moves only through moveTo). */
+  get state(): MuxState {
+    return this.current
+  }
+
+  /**
+   * The one way the mux changes state. An illegal move is our bug: it fails the session with
+   * INTERNAL (through onFatal, so the peer gets a GOAWAY), never throws out of an I/O callback.
+   */
+  private moveTo(to: MuxState): boolean {
+    if (muxMoves[this.current].includes(to)) {
+      this.current = to
+      return true
+    }
+    if (this.current !== 'closed')
+      this.fail(sbError('INTERNAL', `mux cannot go from ${this.current} to ${to}`))
+    return false
+  }
+
+  illegalMove(ch: Channel, from: string, to: string): void {
+    this.fail(sbError('INTERNAL', `channel ${ch.id} cannot go from ${from} to ${to}`))
   }
 
   /** How often the driver should call tick(), ms. */
@@ -651,7 +680,7 @@ export class Mux implements ChannelHost {
    */
   goaway(code: ErrorCode = 'GOING_AWAY'): void {
     if (this.state !== 'open') return
-    this.state = 'draining'
+    this.moveTo('draining')
     this.goawaySent = this.receivedCount
     this.control({ type: 'goaway', lastProcessed: this.receivedCount, code: wireCodeOf(code) })
   }
@@ -677,8 +706,7 @@ export class Mux implements ChannelHost {
 
   /** Closes every channel with `err`'s code (session closing). Idempotent. */
   closeAll(err: SwitchboardError): void {
-    if (this.state === 'closed') return
-    this.state = 'closed'
+    if (!this.moveTo('closed')) return
     const code = err.wireCode === 0 ? wireCodeOf('CONNECTION_LOST') : err.wireCode
     const all = [...this.channels.values(), ...this.unopened]
     this.channels.clear()
@@ -690,7 +718,7 @@ export class Mux implements ChannelHost {
     this.remoteOpen = 0
     for (const ch of all) {
       ch.dropQueue()
-      ch.state = 'closed'
+      ch.abandon()
       ch.handler.onReset(code)
     }
     this.messages.closeAll(code)

@@ -84,7 +84,7 @@ const transitions: Allowed = {
 }
 
 export class Session {
-  state: SessionState = 'handshaking'
+  private current: SessionState = 'handshaking'
   readonly role: 'dialer' | 'listener'
   readonly transport: Transport
   /** Set once the hello exchange finished. */
@@ -212,9 +212,19 @@ export class Session {
     this.transport.write(this.establishment.start())
   }
 
+  /** Where the session is (read-only: it moves only through transition). */
+  get state(): SessionState {
+    return this.current
+  }
+
+  /** The one way the session changes state; a move its table does not allow is refused (false). */
   private transition(to: SessionState): boolean {
-    if (!transitions[this.state].includes(to)) return false
-    this.state = to
+    if (!transitions[this.current].includes(to)) {
+      debug('%s session: no move from %s to %s', this.role, this.current, to)
+      return false
+    }
+    debug('%s session: %s → %s', this.role, this.current, to)
+    this.current = to
     return true
   }
 
@@ -524,7 +534,7 @@ export class Session {
   private settle(err: SwitchboardError | undefined): void {
     if (this.state === 'closed') return
     const wasHandshaking = this.state === 'handshaking'
-    this.state = 'closed'
+    this.transition('closed')
     this.closeError = err
     clearTimeout(this.handshakeTimer)
     clearTimeout(this.closeTimer)

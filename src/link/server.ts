@@ -7,7 +7,7 @@ import { SwitchboardError, sbError } from '../errors.ts'
 import type { Codec } from '../rpc/codec.ts'
 import { RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
-import { PromiseSendSink } from '../rpc/sinks.ts'
+import type { SendSink } from '../rpc/sinks.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
 import { HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
@@ -167,33 +167,48 @@ export class Server extends EventEmitter<ServerEvents> {
    * Sends an event on `topic` to every connection subscribed to it; resolves when all are
    * written. The value is encoded once per codec in use, not once per subscriber.
    */
-  async publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    const sends: Promise<void>[] = []
+  publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
+    // One sink (and one promise) for every copy: it resolves once each is written or given up.
+    const fanout = new FanoutSink()
     const raw = data instanceof Uint8Array
+    let encoded: Uint8Array | undefined
+    let encodedWith: Codec | undefined
     let encodings: Map<Codec, Uint8Array> | undefined
     for (const conn of this.connections) {
       if (!conn.peerSubscribed(topic)) continue
+      fanout.expected++
       if (options.signal !== undefined) {
-        sends.push(conn.publish(topic, data, options))
+        conn.publish(topic, data, options).then(
+          () => fanout.done(),
+          () => fanout.done(),
+        )
         continue
       }
       let body: Uint8Array
       if (raw) {
         body = data
+      } else if (encodedWith === conn.codec) {
+        body = encoded!
       } else {
+        // Encoded once per codec in use (usually one), not once per subscriber.
         encodings ??= new Map()
         let bytes = encodings.get(conn.codec)
         if (bytes === undefined) {
-          bytes = data === undefined ? new Uint8Array(0) : conn.codec.encode(data)
+          try {
+            bytes = data === undefined ? new Uint8Array(0) : conn.codec.encode(data)
+          } catch {
+            fanout.done()
+            continue
+          }
           encodings.set(conn.codec, bytes)
         }
         body = bytes
+        encoded = bytes
+        encodedWith = conn.codec
       }
-      const sink = new PromiseSendSink(() => {})
-      conn.publishEncoded(topic, body, raw, sink)
-      sends.push(sink.promise)
+      conn.publishEncoded(topic, body, raw, fanout)
     }
-    await Promise.allSettled(sends)
+    return fanout.settled()
   }
 
   /**
@@ -220,5 +235,34 @@ export class Server extends EventEmitter<ServerEvents> {
       clients: this.clients.size,
       dedupeIds: this.dedupe.getStats().ids,
     }
+  }
+}
+
+/** Counts a publish's copies: written, failed or undone, each is done once; then it resolves. */
+class FanoutSink implements SendSink {
+  expected = 0
+  private count = 0
+  private resolveFn: (() => void) | undefined
+  done(): void {
+    if (++this.count === this.expected) this.resolveFn?.()
+  }
+
+  written(): void {
+    this.done()
+  }
+
+  failed(): void {
+    this.done()
+  }
+
+  undone(): void {
+    // Already counted when it was written.
+  }
+
+  settled(): Promise<void> {
+    if (this.count >= this.expected) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.resolveFn = resolve
+    })
   }
 }

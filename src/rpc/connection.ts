@@ -17,6 +17,7 @@ import { Session, type SessionStats } from '../session/session.ts'
 import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { MsgFrame, ReplyFrame } from '../wire/frame.ts'
 import { isByteSource } from './body.ts'
+import { BodyCollector } from './body-collector.ts'
 import { type Codec, codecByName } from './codec.ts'
 import type { DedupeTable } from './dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
@@ -576,20 +577,17 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
       return
     }
-    const parts: Uint8Array[] = []
-    let size = 0
+    const body = new BodyCollector(ch.header.totalSize)
     ch.bind({
       onData: (data, fin) => {
-        size += data.length
-        if (size > max) {
+        if (!body.add(data) || body.size > max) {
           ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
-          parts.length = 0
           return
         }
-        parts.push(data)
         ch.consume(data.length)
-        // One contiguous copy: the parts are views into records.
-        if (fin) this.deliverEvent(topic, ch.header.kind, Buffer.concat(parts))
+        if (!fin) return
+        const whole = body.finish()
+        if (whole !== undefined) this.deliverEvent(topic, ch.header.kind, whole)
       },
       onEnd: () => {},
       onReset: () => {},

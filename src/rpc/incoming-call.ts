@@ -14,9 +14,10 @@ import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { ReplyFrame } from '../wire/frame.ts'
 import { type ByteSource, IncomingStream, isByteSource, isBytes, pump } from './body.ts'
+import { BodyCollector } from './body-collector.ts'
 import type { Codec } from './codec.ts'
 import type { DedupeTable, Outcome } from './dedupe.ts'
-import { concat, keepBytes } from './outgoing-call.ts'
+import { keepBytes } from './outgoing-call.ts'
 import { encodeRemoteError } from './remote-error.ts'
 import type { Handler, HandlerContext, Peer } from './types.ts'
 
@@ -64,8 +65,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   private readonly idempotent: boolean
   private readonly ch: Channel | undefined
   private readonly stream: IncomingStream | undefined
-  private parts: Uint8Array[] | undefined
-  private size = 0
+  /** The body arriving on a channel (not a stream). */
+  private collector: BodyCollector | undefined
   private done = false
   private writableWaiter: (() => void) | undefined
   /** Set while this call is the dedupe table's run of its message id. */
@@ -151,16 +152,18 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   onData(data: Uint8Array, fin: boolean): void {
     if (this.stream !== undefined) return this.stream.push(data, fin)
     if (this.done) return
-    this.size += data.length
-    if (this.size > this.host.localMaxMessageBytes) {
-      return this.refuse(`body exceeds maxMessageBytes (${this.host.localMaxMessageBytes})`)
+    const body = (this.collector ??= new BodyCollector(this.ch!.header.totalSize))
+    if (!body.add(data) || body.size > this.host.localMaxMessageBytes) {
+      return this.refuse(
+        `body exceeds its announced size or maxMessageBytes (${this.host.localMaxMessageBytes})`,
+      )
     }
-    if (data.length > 0) (this.parts ??= []).push(data)
     this.ch!.consume(data.length)
     if (!fin) return
-    const parts = this.parts ?? []
-    this.parts = undefined
-    const whole = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : concat(parts, this.size)
+    const whole = body.finish()
+    this.collector = undefined
+    if (whole === undefined)
+      return this.respondError(sbError('PROTOCOL_ERROR', 'body ended short of its size'))
     let value: unknown
     try {
       value = this.raw ? whole : whole.length === 0 ? undefined : this.host.codec.decode(whole)
@@ -384,7 +387,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   private finish(): void {
     if (this.done) return
     this.done = true
-    this.parts = undefined
+    this.collector = undefined
     if (this.counted) this.host.activeHandlers--
     if (this.tracked) {
       this.host.sweep.delete(this)

@@ -14,6 +14,7 @@ import type { OutgoingMessage } from '../mux/messages.ts'
 import { BodyFlag, MessageKind } from '../wire/constants.ts'
 import type { ReplyFrame } from '../wire/frame.ts'
 import { type ByteSource, IncomingStream, isByteSource, isBytes, pump } from './body.ts'
+import { BodyCollector } from './body-collector.ts'
 import type { Codec } from './codec.ts'
 import { lossError } from './loss.ts'
 import { decodeRemoteError } from './remote-error.ts'
@@ -78,8 +79,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   private written = false
   private done = false
   private explicitDeadline = false
-  private parts: Uint8Array[] | undefined
-  private size = 0
+  /** A big response arriving on its channel (not a stream). */
+  private collector: BodyCollector | undefined
   private raw = false
   private stream: IncomingStream | undefined
   private onAbort: (() => void) | undefined
@@ -240,17 +241,19 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
     }
     const ch = this.responseChannel
     if (ch === undefined || this.done) return
-    this.size += data.length
-    if (this.size > this.host.localMaxMessageBytes) {
+    const body = (this.collector ??= new BodyCollector(ch.header.totalSize))
+    if (!body.add(data) || body.size > this.host.localMaxMessageBytes) {
       ch.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
-      return this.fail(sbError('MESSAGE_TOO_LARGE', `response to '${this.name}' exceeds maxMessageBytes`))
+      return this.fail(
+        sbError('MESSAGE_TOO_LARGE', `response to '${this.name}' exceeds its size or maxMessageBytes`),
+      )
     }
-    if (data.length > 0) (this.parts ??= []).push(data)
     ch.consume(data.length)
     if (!fin) return
-    const parts = this.parts ?? []
-    this.parts = undefined
-    const whole = parts.length === 1 ? parts[0]! : concat(parts, this.size)
+    const whole = body.finish()
+    this.collector = undefined
+    if (whole === undefined)
+      return this.fail(sbError('PROTOCOL_ERROR', `response to '${this.name}' ended short`))
     if (this.raw) return this.succeed(whole)
     try {
       this.succeed(whole.length === 0 ? undefined : this.host.codec.decode(whole))
@@ -334,14 +337,4 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
     this.onWritable()
     this.host.settled(this)
   }
-}
-
-export function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size)
-  let pos = 0
-  for (const p of parts) {
-    out.set(p, pos)
-    pos += p.length
-  }
-  return out
 }

@@ -99,7 +99,17 @@ function flagsOf(frame: Frame): number {
 }
 
 function channelOf(frame: Frame): number {
-  return 'channel' in frame ? frame.channel : 0
+  switch (frame.type) {
+    case 'open':
+    case 'data':
+    case 'end':
+    case 'reset':
+    case 'credit':
+    case 'unknown':
+      return frame.channel
+    default:
+      return 0 // connection-level frames
+  }
 }
 
 /** The trailing message bytes of OPEN, DATA, MSG and REPLY (written after the fixed fields). */

@@ -157,6 +157,8 @@ function fmtRate(v: number): string {
 async function main(): Promise<number> {
   const cpu = cpus()
   const started = Date.now()
+  // The code measured is the code at the start (the agents are bundled then), not at the end.
+  const measured = versions()
   process.stderr.write(
     `bench: node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? '?'}); ${rows.length} rows, ` +
       `${workloads.length} workloads, ${rounds} round(s); results in ${outFile}\n`,
@@ -212,7 +214,7 @@ async function main(): Promise<number> {
     subscribers,
     minutes: (Date.now() - started) / 60_000,
     smoke,
-    versions: versions(),
+    versions: measured,
     command: process.argv.slice(2).join(' '),
   }
   appendFileSync(outFile, `${JSON.stringify({ info })}\n`)

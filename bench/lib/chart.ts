@@ -104,7 +104,8 @@ export function renderChart(
     y += AXIS + 8
   }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 10}" viewBox="0 0 ${WIDTH} ${y + 10}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 10}" viewBox="0 0 ${WIDTH} ${y + 10}" font-family="sans-serif" role="img">`,
+    '<title>switchboard and its peers: each workload as a ratio to the raw-socket ceiling</title>',
     `<rect width="100%" height="100%" fill="#fff"/>`,
     ...out,
     '</svg>',

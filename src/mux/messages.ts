@@ -26,11 +26,6 @@ export interface OutgoingMessage extends MsgFrame {
   onLost(code: number): void
 }
 
-/** Credit a MSG frame takes from the connection window: its payload (fields and body). */
-export function messageCost(fixed: number, body: number): number {
-  return fixed + body
-}
-
 export class MessageQueue {
   /**
    * Not yet written, in send order; a channel stands in the line where it was opened, so its

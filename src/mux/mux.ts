@@ -202,11 +202,6 @@ export class Mux implements ChannelHost {
     return Math.min(this.local.chunkBytes, this.remote.chunkBytes, this.remote.connectionWindow)
   }
 
-  /** Sends a reply or cancel (exempt from flow control: bounded by the requests in flight). */
-  sendControl(frame: Frame): void {
-    this.control(frame)
-  }
-
   // ---- ChannelHost --------------------------------------------------------------------------
 
   schedule(ch: Channel): void {
@@ -227,6 +222,10 @@ export class Mux implements ChannelHost {
     this.events.onFlush()
   }
 
+  /**
+   * Queues a frame that goes before any message or chunk: control frames, and REPLY and CANCEL
+   * (exempt from flow control: bounded by the requests in flight).
+   */
   control(frame: Frame): void {
     if (this.state === 'closed') return
     this.controlQueue.push(frame)

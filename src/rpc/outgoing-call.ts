@@ -7,7 +7,7 @@
  * back by message id: one REPLY frame, or a RESPONSE channel when it is big or a stream.
  */
 import { performance } from 'node:perf_hooks'
-import { codeFromWire, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
@@ -304,16 +304,14 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   }
 
   /** Cancel, deadline or a failed body: tell the peer (if it may have the request), then fail. */
-  private giveUp(code: 'CANCELLED' | 'DEADLINE' | string, message: string, cause?: SwitchboardError): void {
+  private giveUp(code: ErrorCode, message: string, cause?: SwitchboardError): void {
     if (this.done) return
-    const wire = wireCodeOf(code as 'CANCELLED')
+    const wire = wireCodeOf(code)
     this.requestChannel?.reset(wire)
     this.responseChannel?.reset(wire)
     if (this.wasWritten()) this.host.sendCancel(this.messageId, wire)
     const reason = this.signal?.aborted ? this.signal.reason : undefined
-    this.fail(
-      cause ?? sbError(code as 'CANCELLED', message, reason === undefined ? undefined : { cause: reason }),
-    )
+    this.fail(cause ?? sbError(code, message, reason === undefined ? undefined : { cause: reason }))
   }
 
   private succeed(value: unknown): void {

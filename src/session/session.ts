@@ -35,6 +35,8 @@ import { Establishment } from './establishment.ts'
 import { type ResolvedSessionOptions, resolveSessionOptions, type SessionOptions } from './options.ts'
 import { type ResolvedSecurity, resolveSecurity } from './security-options.ts'
 
+const utf8 = new TextEncoder()
+
 export type SessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 
 /** What the layer above (rpc/) handles. Given at construction so no frame arrives unhandled. */
@@ -363,7 +365,7 @@ export class Session {
   /** Sends a REPLY or CANCEL (ignored once closed: nobody is left to read it). */
   sendControl(frame: ReplyFrame | CancelFrame): void {
     if (this.mux === undefined || this.state === 'closed') return
-    this.mux.sendControl(frame)
+    this.mux.control(frame)
   }
 
   /** The largest MSG frame payload the peer takes; bigger messages go on a channel. */
@@ -384,7 +386,7 @@ export class Session {
   sendName(id: number, name: string): void {
     if (this.mux === undefined || this.state === 'closed') throw sbError('SESSION_CLOSED')
     // Encoded once here: sizing and writing the frame both read the bytes.
-    this.mux.control({ type: 'name', id, name, bytes: new TextEncoder().encode(name) })
+    this.mux.control({ type: 'name', id, name, bytes: utf8.encode(name) })
   }
 
   /** True when new channels may be opened (not closing, no GOAWAY received). */

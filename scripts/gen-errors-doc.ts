@@ -205,6 +205,12 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     action:
       "Add the peer's public key (`switchboard pubkey FILE`) to `allow` on the refusing end, or check that you reach the process you meant to (a wrong key may mean a wrong or hostile peer).",
   },
+  PUBLISH_TIMEOUT: {
+    meaning:
+      "A subscriber with the `block` policy took no event for `publishTimeout` (default 5 s) while its queue at the publisher was full, or its connection stayed down that long. The publisher ends that subscription; its reports list the subscriber as failed with this code, and the subscriber's iterator throws it.",
+    action:
+      "Read events faster, raise `maxQueued` or the publisher's `publishTimeout`/`maxQueuedBytesPerSubscriber`, or choose a dropping policy (`drop-oldest`, `drop-newest`) if losing events is acceptable. Subscribe again to start over.",
+  },
   KEY_FILE_INSECURE: {
     meaning: 'A private key or secret file is readable or writable by group or others (as ssh refuses).',
     action: 'Run `chmod 600 FILE` (and check who else could have read it; if anyone could, make a new key).',
@@ -213,6 +219,17 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     meaning:
       'A key or secret file is missing, unreadable, or not in the documented format (docs/security.md).',
     action: 'Regenerate it with `switchboard keygen` (or `keygen --secret`), or fix the path.',
+  },
+  PEER_NOT_FOUND: {
+    meaning:
+      'No live peer in the directory has this name (none joined, or every instance of it left or died). `request`/`send` to a name, `resolve()` and the CLI\'s `sb:NAME` addresses report it.',
+    action:
+      'Check the name (`switchboard ls` lists live peers) and that the peer runs under the same runtime directory (`SWITCHBOARD_RUNTIME_DIR`); retry once it has joined.',
+  },
+  NO_PORT_AVAILABLE: {
+    meaning:
+      '`join` was given `allowedPorts` and every one of them is taken on the chosen IP, so the peer has no address to register.',
+    action: 'Widen `allowedPorts`, free one of the ports, or leave it out to let the system pick.',
   },
   OUTCOME_UNKNOWN: {
     meaning:

@@ -54,6 +54,11 @@ export const ErrorCodes = {
   INTERNAL: { wire: 49, retryable: false, message: 'internal error' },
   AUTH_FAILED: { wire: 50, retryable: false, message: 'the peer did not prove the shared secret' },
   PEER_NOT_ALLOWED: { wire: 51, retryable: false, message: 'public key not in the allow-list' },
+  PUBLISH_TIMEOUT: {
+    wire: 52,
+    retryable: false,
+    message: "a 'block' subscriber took no event within publishTimeout; its subscription ended",
+  },
   // --- local only: never on the wire ---
   ADDRESS_INVALID: { wire: 0, retryable: false, message: 'address could not be parsed' },
   SCHEME_UNSUPPORTED: { wire: 0, retryable: false, message: 'address scheme not supported' },
@@ -67,6 +72,9 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: { wire: 0, retryable: false, message: 'invalid argument' },
   KEY_FILE_INSECURE: { wire: 0, retryable: false, message: 'key file readable by group or others' },
   KEY_FILE_INVALID: { wire: 0, retryable: false, message: 'key file could not be read or parsed' },
+  // --- names (peer/, discovery/): local only ---
+  PEER_NOT_FOUND: { wire: 0, retryable: true, message: 'no live peer has this name' },
+  NO_PORT_AVAILABLE: { wire: 0, retryable: false, message: 'every allowed port is taken' },
   // --- delivery (link/): local only ---
   OUTCOME_UNKNOWN: {
     wire: 0,

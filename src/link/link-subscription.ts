@@ -34,7 +34,7 @@ export class LinkSubscription<T> extends Subscription<T> {
   /** Subscribes on `conn`, which then delivers here. */
   bindTo(conn: RpcConnection): void {
     this.boundTo = conn
-    this.detach = conn.attachSubscriber(this.topic, this, this.window)
+    this.detach = conn.attachSubscriber(this.topic, this)
   }
 
   /** The carrying connection ended. */

@@ -4,10 +4,10 @@
  */
 import { EventEmitter } from 'node:events'
 import { SwitchboardError, sbError } from '../errors.ts'
-import type { Codec } from '../rpc/codec.ts'
 import { RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
-import type { SendSink } from '../rpc/sinks.ts'
+import { type PublishReport, publishToAll } from '../rpc/fanout.ts'
+import { SubscriberRegistry } from '../rpc/subscriber-registry.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
 import { HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
@@ -42,6 +42,22 @@ export interface ServerEvents {
   close: []
 }
 
+export interface ServerStats {
+  connections: number
+  /** Connections in the hello exchange. */
+  handshaking: number
+  clients: number
+  dedupeIds: number
+  /** Subscriptions of every client, including those waiting for their client to reconnect. */
+  subscribers: number
+  /** Events numbered for a subscriber and not yet sent (waiting for its credit or its return). */
+  eventsWaiting: number
+  /** Events dropped under subscribers' policies, in total. */
+  eventsDropped: number
+  /** Subscriptions ended by PUBLISH_TIMEOUT or SLOW_CONSUMER, in total. */
+  subscriptionsFailed: number
+}
+
 export class Server extends EventEmitter<ServerEvents> {
   /** The resolved address (e.g. tcp://127.0.0.1:34567 when port 0 was asked). */
   address = ''
@@ -51,6 +67,8 @@ export class Server extends EventEmitter<ServerEvents> {
   handlers = new Map<string, Handler>()
   /** Idempotent calls of every client, by (identity, link id, message id). */
   readonly dedupe: DedupeTable
+  /** Every client's subscriptions, by (identity, link id, topic): they outlive connections. */
+  readonly subscribers: SubscriberRegistry
   /** Each client by (identity, link id): outlives its connections (see ServerClient). */
   private readonly clients = new Map<string, ServerClient>()
   private readonly lingerTimers = new Map<string, NodeJS.Timeout>()
@@ -68,6 +86,7 @@ export class Server extends EventEmitter<ServerEvents> {
     this.options = options
     this.gate = new HandshakeGate(options)
     this.dedupe = new DedupeTable(options.dedupeWindow)
+    this.subscribers = new SubscriberRegistry(options)
   }
 
   /** The handle of the client on `conn`: stays valid when that client reconnects. */
@@ -131,6 +150,7 @@ export class Server extends EventEmitter<ServerEvents> {
     // of the first call already sees this connection in `connections` (and 'connection' fired).
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,
+      subscribers: this.subscribers,
       identityOf: peerIdentity,
       onReady: (conn) => {
         admitted()
@@ -164,51 +184,13 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   /**
-   * Sends an event on `topic` to every connection subscribed to it; resolves when all are
-   * written. The value is encoded once per codec in use, not once per subscriber.
+   * Sends an event on `topic` to every subscriber (each client's subscription outlives its
+   * connection: one that reconnects gets what it missed). Resolves with the report once each
+   * copy is delivered, dropped by its subscriber's policy, or failed; the value is encoded once
+   * per codec in use, not once per subscriber.
    */
-  publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<void> {
-    // One sink (and one promise) for every copy: it resolves once each is written or given up.
-    const fanout = new FanoutSink()
-    const raw = data instanceof Uint8Array
-    let encoded: Uint8Array | undefined
-    let encodedWith: Codec | undefined
-    let encodings: Map<Codec, Uint8Array> | undefined
-    for (const conn of this.connections) {
-      if (!conn.peerSubscribed(topic)) continue
-      fanout.expected++
-      if (options.signal !== undefined) {
-        conn.publish(topic, data, options).then(
-          () => fanout.done(),
-          () => fanout.done(),
-        )
-        continue
-      }
-      let body: Uint8Array
-      if (raw) {
-        body = data
-      } else if (encodedWith === conn.codec) {
-        body = encoded!
-      } else {
-        // Encoded once per codec in use (usually one), not once per subscriber.
-        encodings ??= new Map()
-        let bytes = encodings.get(conn.codec)
-        if (bytes === undefined) {
-          try {
-            bytes = data === undefined ? new Uint8Array(0) : conn.codec.encode(data)
-          } catch {
-            fanout.done()
-            continue
-          }
-          encodings.set(conn.codec, bytes)
-        }
-        body = bytes
-        encoded = bytes
-        encodedWith = conn.codec
-      }
-      conn.publishEncoded(topic, body, raw, fanout)
-    }
-    return fanout.settled()
+  publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<PublishReport> {
+    return publishToAll(this.subscribers, topic, data, options.signal)
   }
 
   /**
@@ -222,47 +204,23 @@ export class Server extends EventEmitter<ServerEvents> {
       this.lingerTimers.clear()
       for (const c of this.clients.values()) c.end(sbError('SESSION_CLOSED', 'server closed'))
       this.clients.clear()
+      this.subscribers.closeAll()
       await Promise.allSettled([...this.connections].map((c) => c.close()))
       this.emit('close')
     })()
     return this.closing
   }
 
-  getStats(): { connections: number; handshaking: number; clients: number; dedupeIds: number } {
+  getStats(): ServerStats {
     return {
+      subscribers: this.subscribers.size,
+      eventsWaiting: this.subscribers.eventsWaiting,
+      eventsDropped: this.subscribers.eventsDropped,
+      subscriptionsFailed: this.subscribers.subscriptionsFailed,
       connections: this.connections.size,
       handshaking: this.gate.count,
       clients: this.clients.size,
       dedupeIds: this.dedupe.getStats().ids,
     }
-  }
-}
-
-/** Counts a publish's copies: written, failed or undone, each is done once; then it resolves. */
-class FanoutSink implements SendSink {
-  expected = 0
-  private count = 0
-  private resolveFn: (() => void) | undefined
-  done(): void {
-    if (++this.count === this.expected) this.resolveFn?.()
-  }
-
-  written(): void {
-    this.done()
-  }
-
-  failed(): void {
-    this.done()
-  }
-
-  undone(): void {
-    // Already counted when it was written.
-  }
-
-  settled(): Promise<void> {
-    if (this.count >= this.expected) return Promise.resolve()
-    return new Promise((resolve) => {
-      this.resolveFn = resolve
-    })
   }
 }

@@ -23,6 +23,12 @@ export class Fifo<T> {
     return this.count === 0 ? undefined : this.items[this.head]
   }
 
+  /** The item `index` places from the oldest (undefined past the end). */
+  at(index: number): T | undefined {
+    if (index < 0 || index >= this.count) return undefined
+    return this.items[(this.head + index) & (this.items.length - 1)]
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined
     const item = this.items[this.head]

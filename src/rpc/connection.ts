@@ -27,12 +27,16 @@ import { IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
+import { type PublishLimits, SubscriberRegistry } from './subscriber-registry.ts'
+import { SinkOutcome } from './sink-outcome.ts'
 import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
 import { type EventSink, Subscription } from './subscription.ts'
 import { TopicSubscriptions } from './topic-subscriptions.ts'
 import type { AttemptOptions, Handler, Peer, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
 
-export interface ConnectionOptions extends SessionOptions {
+export interface ConnectionOptions extends SessionOptions, PublishLimits {
+  /** How this side is named in a publisher's reports when it subscribes. Default ''. */
+  subscriberLabel?: string
   /** Codecs a user adds beyond msgpack and json (offer them by name in `codecs`). */
   extraCodecs?: readonly Codec[]
   /** conn.writable turns false above this many queued bytes. Default 1 MiB. */
@@ -63,6 +67,8 @@ export interface ConnectionExtras {
    * owner registers the connection (or refuses it: those calls are then dropped, never run).
    */
   onReady?: (conn: RpcConnection) => void
+  /** The subscribers of this owner's connections (a server's outlive each connection). */
+  subscribers?: SubscriberRegistry
 }
 
 /** Handlers looked up by method name; shared by every connection of a server. */
@@ -114,15 +120,17 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   goawayCode: ErrorCode | undefined
 
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
+  private readonly identityOf: (conn: RpcConnection) => string
 
   private constructor(handlers: HandlerTable, options: ConnectionOptions, extras: ConnectionExtras) {
     super()
     this.handlers = handlers
     this.options = options
     this.topics = new TopicSubscriptions(this)
-    this.peerTopics = new PeerSubscriptions(this)
-    const table = extras.dedupe
     const identityOf = extras.identityOf ?? (() => '')
+    this.identityOf = identityOf
+    this.peerTopics = new PeerSubscriptions(this, extras.subscribers ?? new SubscriberRegistry(options))
+    const table = extras.dedupe
     let prefix: string | undefined
     this.dedupe =
       table === undefined
@@ -314,7 +322,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return sink.promise
   }
 
-  /** Sends an event to the peer if it subscribed to `topic` (else resolves without sending). */
+  /**
+   * Sends an event to the peer if it subscribed to `topic` (else resolves without sending). It
+   * resolves once the event is written or queued for the subscriber, and rejects when the
+   * subscriber's policy failed it (PUBLISH_TIMEOUT, SLOW_CONSUMER, MESSAGE_TOO_LARGE).
+   */
   publish(topic: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     if (!this.peerTopics.has(topic)) return Promise.resolve()
     const sink = this.promiseSink(topic)
@@ -322,13 +334,19 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return sink.promise
   }
 
-  /**
-   * @internal publish() of a body already encoded with this connection's codec (a server's
-   * fan-out encodes once for every subscriber).
-   */
-  publishEncoded(topic: string, body: Uint8Array, raw: boolean, sink: SendSink): void {
-    const kind = MessageKind.EVENT | (raw ? BodyFlag.RAW : 0)
-    this.sendBody(kind, topic, body, body, undefined, this.nextMessageId(), sink)
+  /** @internal the registry key of the peer's subscription to `topic`: who, which link, topic. */
+  subscriberKey(topic: string): string {
+    return `${this.identityOf(this)}\0${this.peerLinkId}\0${topic}`
+  }
+
+  /** @internal how this side is named in a publisher's reports. */
+  get subscriberLabel(): string {
+    return this.options.subscriberLabel ?? ''
+  }
+
+  /** @internal the subscribers of this connection's owner. */
+  get subscribers(): SubscriberRegistry {
+    return this.peerTopics.registry
   }
 
   private promiseSink(name: string): PromiseSendSink {
@@ -400,10 +418,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       )
     }
     if ((kind & KIND_MASK) === MessageKind.EVENT) {
-      const admission = this.peerTopics.admit(name)
-      if (admission === 'none') return sink.written() // nobody subscribed: nothing to deliver
-      if (admission === 'wait')
-        return this.peerTopics.defer(name, { kind, value, bytes, signal, messageId, sink })
+      const stream = this.peerTopics.streamOf(name)
+      if (stream === undefined) return sink.written() // nobody subscribed: nothing to deliver
+      return stream.offer(kind, bytes, new SinkOutcome(sink, kind, name, value, messageId))
     }
     this.transmit(kind, name, value, bytes, signal, messageId, sink)
   }
@@ -483,7 +500,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   ): Subscription<T> {
     let detach = (): void => {}
     const sub = new Subscription<T>(topic, options, () => detach())
-    detach = this.attachSubscriber(topic, sub, sub.window)
+    detach = this.attachSubscriber(topic, sub)
     return sub
   }
 
@@ -491,8 +508,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
    * @internal delivers `topic`'s events to `sink` (a link's subscription outlives this
    * connection). `window`: events the publisher may send ahead. Returns the detach function.
    */
-  attachSubscriber(topic: string, sink: EventSink, window: number): () => void {
-    return this.topics.attach(topic, sink, window)
+  attachSubscriber(topic: string, sink: EventSink): () => void {
+    return this.topics.attach(topic, sink)
   }
 
   /** True when the peer subscribed to `topic` on this connection. */
@@ -524,13 +541,14 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
           frame.data,
         )
       case MessageKind.EVENT:
-        return this.deliverEvent(this.nameOf(frame.method), kind, frame.data)
+        return this.deliverEvent(this.nameOf(frame.method), kind, frame.data, frame.messageId)
       default:
         throw sbError('PROTOCOL_ERROR', `MSG frame of kind ${kind & KIND_MASK}`)
     }
   }
 
-  private deliverEvent(topic: string, kind: number, data: Uint8Array): void {
+  /** `seq`: the event's number in its subscription (carried as its message id). */
+  private deliverEvent(topic: string, kind: number, data: Uint8Array, seq: number): void {
     const subs = this.topics.receiving(topic)
     if (subs === undefined) return
     let value: unknown
@@ -544,7 +562,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     } catch (err) {
       return this.reportError(err as SwitchboardError)
     }
-    subs.deliver(value)
+    subs.deliver(value, seq)
   }
 
   private onChannel(ch: Channel): void {
@@ -587,7 +605,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
         ch.consume(data.length)
         if (!fin) return
         const whole = body.finish()
-        if (whole !== undefined) this.deliverEvent(topic, ch.header.kind, whole)
+        if (whole !== undefined) this.deliverEvent(topic, ch.header.kind, whole, ch.header.messageId)
       },
       onEnd: () => {},
       onReset: () => {},
@@ -600,7 +618,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   /** False while more than `writableHighWaterBytes` wait to be written; see drained(). */
   get writable(): boolean {
     return (
-      this.session.queuedBytes + this.peerTopics.waitingBytes <
+      this.session.queuedBytes <
       (this.options.writableHighWaterBytes ?? 1024 * 1024)
     )
   }
@@ -674,7 +692,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     for (const call of [...this.incoming.values()]) call.cancel(code)
     this.incoming.clear()
     this.topics.closeAll(reason)
-    this.peerTopics.closeAll(reason)
+    this.peerTopics.closeAll()
     for (const w of this.drainWaiters.splice(0)) w()
     this.emit('close', err)
   }

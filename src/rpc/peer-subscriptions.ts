@@ -1,152 +1,100 @@
 /**
- * The publisher's side of a connection's topics: which topics the peer subscribed to, and each
- * one's event credit. An event goes out while the subscription has credit; past it the event
- * waits here (publish() resolves when it is written) until the subscriber returns credit, so a
- * subscriber is never sent more than its window ahead of what it took.
+ * The publisher's side of one connection's topics: the SUBSCRIBE channels the peer opened, each
+ * bound to that subscriber's stream in the registry (which outlives this connection). Reads the
+ * request, acknowledges it, passes the subscriber's credit on, and detaches the streams when the
+ * connection ends so they wait for the subscriber to resume.
  */
-import { type SwitchboardError, wireCodeOf } from '../errors.ts'
+import { wireCodeOf } from '../errors.ts'
 import type { Channel } from '../mux/channel.ts'
-import { Fifo } from '../mux/fifo.ts'
-import { Cursor } from '../wire/cursor.ts'
-import { lossError } from './loss.ts'
-import type { SendSink } from './sinks.ts'
+import { decodeSubscribeRequest, SubscribeAck, type SubscribeRequest } from './subscribe-request.ts'
+import type { SubscriberRegistry } from './subscriber-registry.ts'
+import type { EventWriter, SubscriberStream } from './subscriber-stream.ts'
 
-/** An event waiting for its subscriber's credit. */
-export interface DeferredEvent {
-  kind: number
-  value: unknown
-  bytes: Uint8Array
-  signal: AbortSignal | undefined
-  messageId: number
-  sink: SendSink
+export interface PublisherHost extends EventWriter {
+  /** The registry key of the peer's subscription to `topic` (who, which link, topic). */
+  subscriberKey(topic: string): string
 }
 
-export interface PublisherHost {
-  /** Sends an event now (credit was taken). */
-  transmit(
-    kind: number,
-    topic: string,
-    value: unknown,
-    bytes: Uint8Array,
-    signal: AbortSignal | undefined,
-    messageId: number,
-    sink: SendSink,
-  ): void
-}
-
-class PeerSubscription {
-  credit = 0
-  readonly waiting = new Fifo<DeferredEvent>()
-  constructor(readonly ch: Channel) {}
-}
-
-export type Admission = 'now' | 'wait' | 'none'
+const ignore = { onData() {}, onEnd() {}, onReset() {}, onWritable() {} }
 
 export class PeerSubscriptions {
-  private readonly subs = new Map<string, PeerSubscription>()
-  /** Body bytes of events waiting for credit (they count toward conn.writable). */
-  waitingBytes = 0
-  /** Events waiting for credit. */
-  waitingCount = 0
+  /** The stream each topic's channel carries on this connection. */
+  private readonly streams = new Map<string, { stream: SubscriberStream; ch: Channel }>()
 
-  constructor(private readonly host: PublisherHost) {}
+  constructor(
+    private readonly host: PublisherHost,
+    readonly registry: SubscriberRegistry,
+  ) {}
 
   has(topic: string): boolean {
-    return this.subs.has(topic)
+    return this.streams.has(topic)
   }
 
-  /** May an event on `topic` go now? 'none': nobody subscribed; 'wait': no credit left. */
-  admit(topic: string): Admission {
-    const sub = this.subs.get(topic)
-    if (sub === undefined) return 'none'
-    if (sub.credit > 0 && sub.waiting.length === 0) {
-      sub.credit--
-      return 'now'
-    }
-    return 'wait'
+  /** The stream of the peer's subscription to `topic` on this connection. */
+  streamOf(topic: string): SubscriberStream | undefined {
+    return this.streams.get(topic)?.stream
   }
 
-  defer(topic: string, event: DeferredEvent): void {
-    const sub = this.subs.get(topic)
-    if (sub === undefined) return event.sink.written()
-    sub.waiting.push(event)
-    this.waitingBytes += event.bytes.length
-    this.waitingCount++
+  /** Events waiting (numbered, not yet sent) in this connection's streams. */
+  get waitingCount(): number {
+    let n = 0
+    for (const { stream } of this.streams.values()) n += stream.waiting
+    return n
   }
 
-  /** The peer opened a SUBSCRIBE channel: its body holds the window, in events. */
+  /** The peer opened a SUBSCRIBE channel: its body holds the request. */
   subscribed(topic: string, ch: Channel): void {
-    if (this.subs.has(topic)) {
-      ch.bind({ onData() {}, onEnd() {}, onReset() {}, onWritable() {} })
+    if (this.streams.has(topic)) {
+      ch.bind(ignore)
       ch.reset(wireCodeOf('PROTOCOL_ERROR'))
       return
     }
-    const sub = new PeerSubscription(ch)
-    let windowRead = false
-    const gone = (): void => {
-      if (this.subs.get(topic) !== sub) return
-      this.subs.delete(topic)
-      // Nobody to deliver to any more: those events are done, as for a topic nobody subscribed to.
-      for (let e = sub.waiting.shift(); e !== undefined; e = sub.waiting.shift()) {
-        this.waitingBytes -= e.bytes.length
-        this.waitingCount--
-        e.sink.written()
-      }
+    let stream: SubscriberStream | undefined
+    const unsubscribed = (): void => {
+      if (stream === undefined) return
+      if (this.streams.get(topic)?.ch === ch) this.streams.delete(topic)
+      stream.leave()
+      stream = undefined
+      if (ch.canSend) ch.end()
     }
     ch.bind({
       onData: (data, fin) => {
         ch.consume(data.length)
-        if (!windowRead && data.length > 0) {
-          windowRead = true
-          sub.credit = new Cursor(data).varint()
-          if (sub.credit < 1) {
-            // A window of 0 would stall forever: the spec asks for at least 1.
+        if (stream === undefined && data.length > 0) {
+          let request: SubscribeRequest
+          try {
+            request = decodeSubscribeRequest(data)
+          } catch {
             ch.reset(wireCodeOf('PROTOCOL_ERROR'))
             return
           }
-          this.subs.set(topic, sub)
-          ch.write(Uint8Array.of(1)) // acknowledge: events published from now on reach the subscriber
+          const got = this.registry.subscribe(this.host.subscriberKey(topic), topic, request)
+          if ('refused' in got) {
+            ch.reset(wireCodeOf(got.refused))
+            return
+          }
+          stream = got.stream
+          this.streams.set(topic, { stream, ch })
+          ch.write(Uint8Array.of(got.resumed ? SubscribeAck.RESUMED : SubscribeAck.NEW))
+          stream.attach(this.host, ch, request, got.resumed)
         }
-        if (fin) {
-          gone()
-          if (ch.canSend) ch.end()
-        }
+        if (fin) unsubscribed()
       },
-      onEnd: gone,
-      onReset: gone,
+      onEnd: unsubscribed,
+      onReset: () => {
+        // The subscriber gave up on it (or the connection is going): the stream stays for a resume.
+        if (this.streams.get(topic)?.ch === ch) this.streams.delete(topic)
+        stream?.detach(ch)
+        stream = undefined
+      },
       onWritable: () => {},
-      onCredit: (events) => {
-        sub.credit += events
-        this.release(topic, sub)
-      },
+      onCredit: (events) => stream?.credited(ch, events),
     })
   }
 
-  private release(topic: string, sub: PeerSubscription): void {
-    while (sub.credit > 0) {
-      const e = sub.waiting.shift()
-      if (e === undefined) return
-      sub.credit--
-      this.waitingBytes -= e.bytes.length
-      this.waitingCount--
-      this.host.transmit(e.kind, topic, e.value, e.bytes, e.signal, e.messageId, e.sink)
-    }
-  }
-
-  /** The session ended: events still waiting were never written. */
-  closeAll(reason: SwitchboardError): void {
-    for (const [topic, sub] of this.subs) {
-      for (let e = sub.waiting.shift(); e !== undefined; e = sub.waiting.shift()) {
-        e.sink.failed(lossError(reason, false), {
-          kind: e.kind,
-          name: topic,
-          value: e.value,
-          messageId: e.messageId,
-        })
-      }
-    }
-    this.subs.clear()
-    this.waitingBytes = 0
-    this.waitingCount = 0
+  /** The session ended: the streams wait for their subscribers to come back on another. */
+  closeAll(): void {
+    for (const { stream, ch } of this.streams.values()) stream.detach(ch)
+    this.streams.clear()
   }
 }

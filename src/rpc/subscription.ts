@@ -1,36 +1,50 @@
 /**
  * The subscriber's side of a topic: events go to a callback (`subscribe(topic, onEvent)`, the hot
- * path: no queue, no promise per event) or into a bounded queue (a head index, not shift())
- * read by one async iterator, one hop per event. The subscription takes effect when the publisher acknowledges it (`ready`); from then on
- * it gets every event published, once, unless its own overflow policy dropped some (counted).
+ * path: no queue, no promise per event) or into a queue read by one async iterator, one hop per
+ * event. The queue needs no bound of its own: the publisher sends at most `window` events ahead
+ * of what the reader took (the connection returns credit as events are taken). The subscription
+ * takes effect when the publisher acknowledges it (`ready`); from then on it gets every event
+ * published, once, unless its policy made the publisher drop some (counted from the gaps in
+ * their sequence numbers) or the subscription ended with an error.
  */
 import { type SwitchboardError, sbError } from '../errors.ts'
 import { Fifo } from '../mux/fifo.ts'
+import type { SubscriptionPolicy } from './subscribe-request.ts'
 import type { SubscribeOptions } from './types.ts'
 
 /** Where a connection delivers a topic's events. */
 export interface EventSink {
-  /** An event arrived (already decoded; raw bytes are the subscriber's own copy). */
-  deliver(value: unknown): void
+  /** An event arrived (decoded); `skipped`: sequence numbers the publisher dropped before it. */
+  deliver(value: unknown, skipped: number): void
   /** The publisher acknowledged the subscription: events after this reach the sink. */
   acknowledge(): void
   /** The connection ended the subscription; `connectionEnded` when the whole session went. */
   ended(err: SwitchboardError, connectionEnded: boolean): void
+  /** Events delivered and not yet taken by the reader. */
+  readonly pending: number
+  /** The highest sequence number delivered (0: none): a resume after a reconnect starts there. */
+  lastSeq: number
+  /** Set by the carrying connection: called when the reader takes a queued event. */
+  onTaken: (() => void) | undefined
+  readonly window: number
+  readonly policy: SubscriptionPolicy
 }
 
 const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined })
 
 export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   readonly topic: string
-  /** Events dropped by the overflow policy. */
+  /** Events the publisher dropped under this subscription's policy (gaps in the sequence). */
   dropped = 0
   /** Events delivered to the iterator or the callback. */
   received = 0
   /** Resolves when the publisher has the subscription (events after this are delivered). */
   readonly ready: Promise<void>
+  lastSeq = 0
+  onTaken: (() => void) | undefined = undefined
+  readonly policy: SubscriptionPolicy
   private readonly queue = new Fifo<T>()
   private readonly maxQueued: number
-  private readonly overflow: 'drop-oldest' | 'drop-newest'
   private readonly onEvent: ((value: T) => void) | undefined
   private waiter: { resolve(r: IteratorResult<T>): void; reject(e: SwitchboardError): void } | undefined
   private done = false
@@ -45,7 +59,10 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     const opts = typeof options === 'function' ? {} : options
     this.onEvent = typeof options === 'function' ? options : undefined
     this.maxQueued = opts.maxQueued ?? 1024
-    this.overflow = opts.overflow ?? 'drop-oldest'
+    this.policy = opts.policy ?? opts.overflow ?? 'block'
+    if (!['block', 'drop-oldest', 'drop-newest', 'disconnect'].includes(this.policy)) {
+      throw sbError('INVALID_ARGUMENT', `unknown subscription policy '${String(this.policy)}'`)
+    }
     if (!Number.isInteger(this.maxQueued) || this.maxQueued < 1) {
       throw sbError('INVALID_ARGUMENT', 'maxQueued must be a positive integer')
     }
@@ -67,9 +84,14 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     this.resolveReady()
   }
 
+  get pending(): number {
+    return this.queue.length
+  }
+
   /** @internal an event arrived. */
-  deliver(value: unknown): void {
+  deliver(value: unknown, skipped: number): void {
     if (this.done) return
+    this.dropped += skipped
     if (this.onEvent !== undefined) {
       this.received++
       this.onEvent(value as T)
@@ -81,11 +103,6 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
       this.received++
       w.resolve({ done: false, value: value as T })
       return
-    }
-    if (this.queue.length >= this.maxQueued) {
-      this.dropped++
-      if (this.overflow === 'drop-newest') return
-      this.queue.shift()
     }
     this.queue.push(value as T)
   }
@@ -138,7 +155,9 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   private next(): Promise<IteratorResult<T>> {
     if (this.queue.length > 0) {
       this.received++
-      return Promise.resolve({ done: false, value: this.queue.shift() as T })
+      const value = this.queue.shift() as T
+      this.onTaken?.()
+      return Promise.resolve({ done: false, value })
     }
     if (this.error !== undefined) {
       const err = this.error

@@ -2,14 +2,16 @@
  * The subscriber's side of a connection's topics: one SUBSCRIBE channel per topic, shared by
  * every local subscription of it; an event is decoded once and handed to each.
  *
- * The SUBSCRIBE body announces a window in events; the publisher sends at most that many ahead
- * of the credit we return on the channel. We return it as events arrive and are handed to the
- * subscriptions (whose own overflow policy bounds their queues), a quarter window at a time.
+ * Events carry a sequence number per subscription. The entry drops a number it has already
+ * seen (a publisher resending after a reconnect), and counts a jump as events the publisher
+ * dropped under the subscription's policy. Credit is the acknowledgement: it goes back as the
+ * slowest local subscription takes events, a quarter window at a time, and the publisher keeps
+ * every event until it is credited, so it can send again what a lost connection did not carry.
  */
 import { codeFromWire, type SwitchboardError, sbError } from '../errors.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { MessageKind } from '../wire/constants.ts'
-import { varintSize, writeVarint } from '../wire/varint.ts'
+import { encodeSubscribeRequest } from './subscribe-request.ts'
 import type { EventSink } from './subscription.ts'
 
 export interface TopicHost {
@@ -17,19 +19,31 @@ export interface TopicHost {
   nameId(name: string): number
   nextMessageId(): number
   readonly sessionEnded: boolean
+  /** How this side is named in a publisher's reports. */
+  readonly subscriberLabel: string
 }
 
 export class TopicEntry {
   readonly sinks = new Set<EventSink>()
   acknowledged = false
-  private owed = 0
+  /** Highest sequence number seen on this topic. */
+  lastSeq: number
+  /** Events that count toward credit: those pending locally at open, then every arrival. */
+  private counted: number
+  private granted = 0
   private readonly grantAt: number
+  /** Bound once: the credit hook every sink of this entry calls when its reader takes one. */
+  readonly settle = (): void => this.settleCredit()
 
   constructor(
     readonly ch: Channel,
     window: number,
+    lastSeq: number,
+    pendingAtOpen: number,
   ) {
     this.grantAt = Math.max(1, Math.floor(window / 4))
+    this.lastSeq = lastSeq
+    this.counted = pendingAtOpen
   }
 
   /** The publisher has the subscription: it acknowledged, or its first event came. */
@@ -40,13 +54,29 @@ export class TopicEntry {
   }
 
   /** One decoded event for every local subscription of the topic. */
-  deliver(value: unknown): void {
+  deliver(value: unknown, seq: number): void {
     // Events are MSG frames and the acknowledgement rides the channel: an event may come first.
     this.acknowledge()
-    for (const sink of this.sinks) sink.deliver(value)
-    if (++this.owed >= this.grantAt) {
-      this.ch.grantEvents(this.owed)
-      this.owed = 0
+    this.counted++
+    if (seq > this.lastSeq) {
+      const skipped = seq - this.lastSeq - 1
+      this.lastSeq = seq
+      for (const sink of this.sinks) {
+        sink.lastSeq = seq
+        sink.deliver(value, skipped)
+      }
+    }
+    this.settleCredit()
+  }
+
+  /** Returns credit for what the slowest local subscription has taken, a quarter window at a time. */
+  private settleCredit(): void {
+    let pending = 0
+    for (const sink of this.sinks) if (sink.pending > pending) pending = sink.pending
+    const owed = this.counted - pending - this.granted
+    if (owed >= this.grantAt) {
+      this.granted += owed
+      this.ch.grantEvents(owed)
     }
   }
 }
@@ -72,34 +102,41 @@ export class TopicSubscriptions {
   }
 
   /** Delivers `topic`'s events to `sink`; returns the function that stops it. */
-  attach(topic: string, sink: EventSink, window: number): () => void {
+  attach(topic: string, sink: EventSink): () => void {
     let entry = this.entries.get(topic)
     if (entry === undefined) {
       try {
-        entry = this.open(topic, window)
+        entry = this.open(topic, sink)
       } catch (err) {
         const e = err as SwitchboardError
         sink.ended(e, this.host.sessionEnded || e.code === 'GOING_AWAY')
         return () => {}
       }
+    } else {
+      // Joins mid-stream: it gets what is published from now on.
+      sink.lastSeq = entry.lastSeq
     }
     entry.sinks.add(sink)
+    sink.onTaken = entry.settle
     if (entry.acknowledged) sink.acknowledge()
     const e = entry
     return () => {
+      if (sink.onTaken === e.settle) sink.onTaken = undefined
       if (!e.sinks.delete(sink) || e.sinks.size > 0) return
       if (this.entries.get(topic) === e) this.entries.delete(topic)
       if (e.ch.canSend) e.ch.end()
     }
   }
 
-  private open(topic: string, window: number): TopicEntry {
+  private open(topic: string, first: EventSink): TopicEntry {
     const ch = this.host.openChannel({
       kind: MessageKind.SUBSCRIBE,
       method: this.host.nameId(topic),
       messageId: this.host.nextMessageId(),
     })
-    const entry = new TopicEntry(ch, window)
+    // Events still queued from an earlier connection take room in the window until read.
+    const window = Math.max(1, first.window - first.pending)
+    const entry = new TopicEntry(ch, window, first.lastSeq, first.window - window)
     this.entries.set(topic, entry)
     const end = (err: SwitchboardError): void => {
       if (this.entries.get(topic) === entry) this.entries.delete(topic)
@@ -116,9 +153,14 @@ export class TopicSubscriptions {
       onReset: (code) => end(sbError(codeFromWire(code), `subscription to '${topic}' ended`)),
       onWritable: () => {},
     })
-    const body = new Uint8Array(varintSize(window))
-    writeVarint(body, 0, window)
-    ch.write(body)
+    ch.write(
+      encodeSubscribeRequest({
+        window,
+        policy: first.policy,
+        resumeAfter: first.lastSeq,
+        label: this.host.subscriberLabel,
+      }),
+    )
     return entry
   }
 

@@ -1,6 +1,7 @@
 /**
  * The public shapes of the rpc layer: options of a call, a handler's context, a handler.
  */
+import type { SubscriptionPolicy } from './subscribe-request.ts'
 
 /** Per-call options for request(). */
 export interface RequestOptions {
@@ -83,10 +84,20 @@ export interface HandlerContext {
  */
 export type Handler<In = unknown, Out = unknown> = (data: In, ctx: HandlerContext) => Out | Promise<Out>
 
-/** Subscriber-side queue policy when events arrive faster than they are read. */
+/** How a subscription takes events, and what a publisher does when it cannot keep up. */
 export interface SubscribeOptions {
-  /** Events held before the overflow policy applies. Default 1,024. */
+  /**
+   * Events the publisher may send ahead of what this subscription has taken (its window, and
+   * the bound of its local queue). Default 1,024.
+   */
   maxQueued?: number
-  /** 'drop-oldest' (default) or 'drop-newest'; drops are counted in `subscription.dropped`. */
+  /**
+   * What the publisher does when this subscriber's queue there is full (docs/discovery.md):
+   * 'block' (default) makes publish() wait up to its publishTimeout, then ends this subscription
+   * with PUBLISH_TIMEOUT; 'drop-oldest' and 'drop-newest' drop events (counted in
+   * `subscription.dropped`); 'disconnect' ends this subscription with SLOW_CONSUMER.
+   */
+  policy?: SubscriptionPolicy
+  /** @deprecated the older name of the two dropping policies; use `policy`. */
   overflow?: 'drop-oldest' | 'drop-newest'
 }

@@ -9,7 +9,7 @@ export const PREAMBLE_MAGIC = [0x53, 0x57, 0x42, 0x44] as const
 /** Length of the preamble: 4 magic bytes, u8 major, u8 minor. */
 export const PREAMBLE_BYTES = 6
 /** Protocol major version this implementation speaks. Peers with no common major refuse. */
-export const PROTOCOL_MAJOR = 2
+export const PROTOCOL_MAJOR = 3
 /** Protocol minor version: additions a peer may ignore. */
 export const PROTOCOL_MINOR = 0
 

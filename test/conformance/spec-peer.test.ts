@@ -159,12 +159,12 @@ test('golden session transcript: the spec peer reads both sides unit by unit', (
     const [preamble, hello, ...records] = units
     assert.ok(preamble && hello, side)
     for (const u of units) assert.equal(u.notes.map(noteHex).join(''), u.hex, `${side} ${u.what}: notes`)
-    assert.equal(preamble.hex, '535742440200', `${side}: preamble SWBD 2.0`)
+    assert.equal(preamble.hex, '535742440300', `${side}: preamble SWBD 3.0`)
     const helloBytes = unhex(hello.hex)
     const length = new DataView(helloBytes.buffer).getUint32(0)
     assert.equal(length, helloBytes.length - 4, `${side}: hello length`)
     const decoded = decodeHello(helloBytes.subarray(4))
-    assert.deepEqual(decoded.versions, [2])
+    assert.deepEqual(decoded.versions, [3])
     assert.equal(decoded.role, side === 'dialer' ? 0 : 1)
     assert.equal(hex(frameHello(encodeHello(decoded))), hello.hex, `${side}: hello re-encodes`)
     const frames: SpecFrame[][] = []
@@ -267,9 +267,9 @@ test('a session with the real server, driven by the spec alone', async (t) => {
   try {
     await t.test('establishment: preamble, hello, SETTINGS first, ACK', async () => {
       await peer.establish()
-      assert.equal(hex(peer.serverPreamble!), '535742440200')
+      assert.equal(hex(peer.serverPreamble!), '535742440300')
       const hello = peer.serverHello!
-      assert.deepEqual(hello.versions, [2])
+      assert.deepEqual(hello.versions, [3])
       assert.equal(hello.role, 1)
       assert.equal(hello.linkId.length, 16)
       assert.ok(hello.codecs.includes('msgpack'))
@@ -377,13 +377,14 @@ test('a session with the real server, driven by the spec alone', async (t) => {
       assert.ok(!peer.inbox.some((f) => f.type === 'reply' && f.messageId === messageId), 'one response only')
     })
 
-    await t.test('a subscription: acknowledgement, events as MSG frames, event credit', async () => {
+    await t.test('a subscription: acknowledgement, numbered events as MSG frames, event credit', async () => {
       const { id: method, frames } = peer.name('ticks')
       peer.send(frames)
       const window = 2
       const channel = await peer.channel(
         { kind: K.SUBSCRIBE, method, messageId: peer.nextMessageId(), oneWay: false },
-        Uint8Array.from(varintBytes(window)),
+        // window, policy 0 (block), resumeAfter 0 (a new subscription), an empty label
+        Uint8Array.from([...varintBytes(window), 0, 0, 0]),
         false,
       )
       await peer.take(
@@ -399,15 +400,21 @@ test('a session with the real server, driven by the spec alone', async (t) => {
         assert.equal(peer.serverNames.get(f.method), 'ticks', 'method = the publisher’s name id of the topic')
         return f
       }
-      assert.equal(hex((await event('event 1')).data), hex(mp.str('e1')))
-      assert.equal(hex((await event('event 2')).data), hex(mp.str('e2')))
+      const first = await event('event 1')
+      assert.equal(hex(first.data), hex(mp.str('e1')))
+      assert.equal(first.messageId, 1, 'the message id of an event is its sequence number, from 1')
+      const second = await event('event 2')
+      assert.equal(hex(second.data), hex(mp.str('e2')))
+      assert.equal(second.messageId, 2)
       // The window is 2: the third event waits for credit. Had it been sent, it would be ahead
       // of the PONG.
       peer.send([{ type: 'ping', data: Uint8Array.of(2, 2, 2, 2, 2, 2, 2, 2) }])
       await peer.take((f) => f.type === 'pong' && hex(f.data) === '0202020202020202', 'PONG')
       assert.ok(!peer.inbox.some((f) => f.type === 'msg'), 'no event beyond the window')
       peer.send([{ type: 'credit', channel, increment: 2 }])
-      assert.equal(hex((await event('event 3, after credit')).data), hex(mp.str('e3')))
+      const third = await event('event 3, after credit')
+      assert.equal(hex(third.data), hex(mp.str('e3')))
+      assert.equal(third.messageId, 3)
       await withTimeout(Promise.all(published), 5000, 'publish() to resolve')
       // Unsubscribe: FIN from us, FIN back.
       peer.send([{ type: 'data', channel, fin: true, data: new Uint8Array(0) }])

@@ -1,5 +1,5 @@
 /**
- * An independent switchboard peer, written only from docs/protocol.md (version 2.0): its own
+ * An independent switchboard peer, written only from docs/protocol.md (version 3.0): its own
  * varints, frames, hello, records and a small msgpack writer. It imports nothing from src/, so a
  * test that runs it against the real server (spec-peer.test.ts) checks the spec and the
  * implementation against each other, not the implementation against itself.
@@ -529,7 +529,7 @@ const RECORD_FRAMES_MAX = 0xffff - 1
 
 // ---------------------------------------------------------------- §3 preamble, §4 hello
 
-export const PREAMBLE = Uint8Array.of(0x53, 0x57, 0x42, 0x44, 2, 0)
+export const PREAMBLE = Uint8Array.of(0x53, 0x57, 0x42, 0x44, 3, 0)
 
 /** Setting keys (§17). */
 export const S = {
@@ -816,7 +816,7 @@ export class SpecPeer {
   /** The hello this peer sends (dialer, msgpack, no compression, security none). */
   get hello(): SpecHello {
     return {
-      versions: [2],
+      versions: [3],
       role: 0,
       linkId: this.linkId,
       codecs: ['msgpack'],
@@ -925,7 +925,7 @@ export class SpecPeer {
   }
 
   private onHello(h: SpecHello): void {
-    if (!h.versions.includes(2)) throw new SpecError('VERSION_MISMATCH', `server offers ${h.versions}`)
+    if (!h.versions.includes(3)) throw new SpecError('VERSION_MISMATCH', `server offers ${h.versions}`)
     if (h.role !== 1) throw new SpecError('PROTOCOL_ERROR', 'server hello does not claim the listener role')
     if (!h.codecs.includes('msgpack')) throw new SpecError('NEGOTIATION_FAILED', 'no msgpack')
     if (!h.security.includes('none')) throw new SpecError('NEGOTIATION_FAILED', 'no security none')

@@ -66,7 +66,7 @@ function replay(name: string, units: Unit[]): Side {
 
   const preambleBytes = feedUntil(reader, stream, pos, () => reader.take(6))
   const preamble = decodePreamble(preambleBytes)
-  assert.deepEqual(preamble, { major: 2, minor: 0 })
+  assert.deepEqual(preamble, { major: 3, minor: 0 })
   assert.equal(toHex(encodePreamble(preamble)), preambleUnit.hex, `${name}: preamble`)
 
   const helloBody = feedUntil(reader, stream, pos, () => reader.takeUnit(4, 65536, 'HELLO_TOO_LARGE'))
@@ -161,7 +161,7 @@ test('transcript: both sides negotiate msgpack, no compression, no security', ()
     negotiate(dialer.hello, listener.hello),
     negotiate(listener.hello, dialer.hello),
   ]) {
-    assert.equal(agreement.version, 2)
+    assert.equal(agreement.version, 3)
     assert.equal(agreement.codec, 'msgpack')
     assert.equal(agreement.compression, 'none')
     assert.equal(agreement.security, 'none')

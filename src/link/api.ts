@@ -75,6 +75,13 @@ export async function connect(
   address: string | readonly string[],
   options: ConnectOptions = {},
 ): Promise<Link> {
+  const link = openLink(address, options)
+  if (options.waitForReady) await link.ready()
+  return link
+}
+
+/** connect() without the wait: the link, in state 'connecting'. Throws what connect() rejects with. */
+export function openLink(address: string | readonly string[], options: ConnectOptions = {}): Link {
   const addresses = typeof address === 'string' ? [address] : [...address]
   if (addresses.length === 0) throw sbError('INVALID_ARGUMENT', 'connect() needs at least one address')
   if (options.dial === undefined) for (const a of addresses) refusePeerNames(a)
@@ -87,7 +94,6 @@ export async function connect(
     acquire: (l, a, signal) => openConnection(l, dialFn, a, signal, options),
   })
   link.begin()
-  if (options.waitForReady) await link.ready()
   return link
 }
 

@@ -37,6 +37,12 @@ export class LinkSubscription<T> extends Subscription<T> {
     this.detach = conn.attachSubscriber(this.topic, this)
   }
 
+  /** Ends the subscription on its connection (FIN), if it has one. */
+  unsubscribe(): void {
+    this.detach?.()
+    this.unbind()
+  }
+
   /** The carrying connection ended. */
   unbind(): void {
     this.boundTo = undefined

@@ -593,7 +593,12 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     const conns = this.pool.stop()
     this.transition('closed')
     for (const d of this.outbox.removeWhere(() => true)) d.reject(reason)
-    for (const s of [...this.subscriptions]) s.fail(reason)
+    for (const s of [...this.subscriptions]) {
+      // Unsubscribe on the wire first (FIN): the link is done, so the publisher forgets them and
+      // the graceful close does not wait for their channels.
+      s.unsubscribe()
+      s.fail(reason)
+    }
     this.subscriptions.clear()
     for (const r of this.readyWaiters.splice(0)) r.reject(reason)
     this.outbox.stop()

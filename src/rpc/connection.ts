@@ -27,9 +27,9 @@ import { IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
-import { type PublishLimits, SubscriberRegistry } from './subscriber-registry.ts'
 import { SinkOutcome } from './sink-outcome.ts'
 import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
+import { type PublishLimits, SubscriberRegistry } from './subscriber-registry.ts'
 import { type EventSink, Subscription } from './subscription.ts'
 import { TopicSubscriptions } from './topic-subscriptions.ts'
 import type { AttemptOptions, Handler, Peer, RequestOptions, SendOptions, SubscribeOptions } from './types.ts'
@@ -617,10 +617,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 
   /** False while more than `writableHighWaterBytes` wait to be written; see drained(). */
   get writable(): boolean {
-    return (
-      this.session.queuedBytes <
-      (this.options.writableHighWaterBytes ?? 1024 * 1024)
-    )
+    return this.session.queuedBytes < (this.options.writableHighWaterBytes ?? 1024 * 1024)
   }
 
   /** Resolves when writable is true again (at once if it is). */
@@ -662,8 +659,13 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return this.session.remotePublicKey
   }
 
-  /** Graceful: the peer finishes what it started (GOAWAY), then the connection ends. */
+  /**
+   * Graceful: the peer finishes what it started (GOAWAY), then the connection ends. The peer's
+   * subscriptions here are reset with GOING_AWAY (their streams wait for it to resume elsewhere)
+   * so the close does not wait for channels that only end when the subscriber leaves.
+   */
   close(): Promise<void> {
+    this.peerTopics.goingAway()
     return this.session.close()
   }
 

@@ -92,6 +92,15 @@ export class PeerSubscriptions {
     })
   }
 
+  /** This side is closing: each subscriber hears GOING_AWAY and may resume on another connection. */
+  goingAway(): void {
+    for (const { stream, ch } of this.streams.values()) {
+      stream.detach(ch)
+      ch.reset(wireCodeOf('GOING_AWAY'))
+    }
+    this.streams.clear()
+  }
+
   /** The session ended: the streams wait for their subscribers to come back on another. */
   closeAll(): void {
     for (const { stream, ch } of this.streams.values()) stream.detach(ch)

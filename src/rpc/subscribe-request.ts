@@ -2,9 +2,10 @@
  * The body of a SUBSCRIBE channel in each direction (docs/protocol.md §Subscriptions).
  *
  * Subscriber → publisher, carried in the OPEN:
- *   varint window | u8 policy | varint resumeAfter | varint labelLength | label (UTF-8)
- * `resumeAfter` is 0 for a new subscription, else the highest sequence number the subscriber
- * has received on this link (a resume after a reconnect). `label` names the subscriber in the
+ *   varint window | u8 policy | u8 flags | varint resumeAfter | varint labelLength | label (UTF-8)
+ * flags bit 0 (RESUME): the subscription is carried on from an earlier connection of this link,
+ * and `resumeAfter` is the highest sequence number it has received (0: none yet). Without it,
+ * this is a new subscription and `resumeAfter` is 0. `label` names the subscriber in the
  * publisher's reports.
  *
  * Publisher → subscriber, one byte once it has the subscription: NEW (numbering starts at 1) or
@@ -24,11 +25,15 @@ export const MAX_SUBSCRIBER_LABEL_BYTES = 256
 
 export const SubscribeAck = { NEW: 1, RESUMED: 2 } as const
 
+const FLAG_RESUME = 0x01
+
 export interface SubscribeRequest {
   /** Events the publisher may send ahead of returned credit (at least 1). */
   window: number
   policy: SubscriptionPolicy
-  /** 0: a new subscription; else the last sequence number received (resume). */
+  /** Carried on from an earlier connection of the same link. */
+  resume: boolean
+  /** With `resume`: the highest sequence number received (0: none yet). */
   resumeAfter: number
   label: string
 }
@@ -39,10 +44,12 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 export function encodeSubscribeRequest(req: SubscribeRequest): Uint8Array {
   let label = utf8.encode(req.label)
   if (label.length > MAX_SUBSCRIBER_LABEL_BYTES) label = utf8.encode(truncateLabel(req.label))
-  const size = varintSize(req.window) + 1 + varintSize(req.resumeAfter) + varintSize(label.length) + label.length
+  const size =
+    varintSize(req.window) + 2 + varintSize(req.resumeAfter) + varintSize(label.length) + label.length
   const out = new Uint8Array(size)
   let at = writeVarint(out, 0, req.window)
   out[at++] = POLICY_CODES.indexOf(req.policy)
+  out[at++] = req.resume ? FLAG_RESUME : 0
   at = writeVarint(out, at, req.resumeAfter)
   at = writeVarint(out, at, label.length)
   out.set(label, at)
@@ -55,12 +62,15 @@ export function decodeSubscribeRequest(body: Uint8Array): SubscribeRequest {
     const c = new Cursor(body)
     const window = c.varint()
     const policy = POLICY_CODES[c.u8()]
+    const flags = c.u8()
     const resumeAfter = c.varint()
     const label = strictUtf8.decode(c.bytes(c.length(MAX_SUBSCRIBER_LABEL_BYTES, 'subscriber label')))
     if (window < 1) throw new Error('a window of 0 would stall forever')
     if (policy === undefined) throw new Error('unknown policy')
+    if ((flags & ~FLAG_RESUME) !== 0) throw new Error('unknown flags')
+    if (!(flags & FLAG_RESUME) && resumeAfter !== 0) throw new Error('resumeAfter without RESUME')
     if (c.remaining !== 0) throw new Error('bytes after the label')
-    return { window, policy, resumeAfter, label }
+    return { window, policy, resume: (flags & FLAG_RESUME) !== 0, resumeAfter, label }
   } catch (err) {
     throw sbError('PROTOCOL_ERROR', `malformed SUBSCRIBE body: ${(err as Error).message}`)
   }

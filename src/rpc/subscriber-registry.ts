@@ -5,6 +5,7 @@
  * total queue cap) and, for a while, why a stream failed, so a subscriber that comes back after
  * it was given up hears the code instead of silently starting over.
  */
+import { EventEmitter } from 'node:events'
 import type { ErrorCode } from '../errors.ts'
 import type { SubscribeRequest } from './subscribe-request.ts'
 import { type StreamOwner, SubscriberStream } from './subscriber-stream.ts'
@@ -32,7 +33,12 @@ export type Subscribed =
   | { readonly stream: SubscriberStream; readonly resumed: boolean }
   | { readonly refused: ErrorCode }
 
-export class SubscriberRegistry implements StreamOwner {
+export interface RegistryEvents {
+  /** A subscriber's stream started or resumed. */
+  subscribed: [stream: SubscriberStream]
+}
+
+export class SubscriberRegistry extends EventEmitter<RegistryEvents> implements StreamOwner {
   private readonly streams = new Map<string, SubscriberStream>()
   private readonly byTopic = new Map<string, Set<SubscriberStream>>()
   private readonly failures = new Map<string, ErrorCode>()
@@ -47,6 +53,7 @@ export class SubscriberRegistry implements StreamOwner {
   subscriptionsFailed = 0
 
   constructor(limits: PublishLimits = {}) {
+    super()
     this.publishTimeoutMs = limits.publishTimeout ?? defaultPublishLimits.publishTimeout
     this.maxQueuedBytesPerSubscriber =
       limits.maxQueuedBytesPerSubscriber ?? defaultPublishLimits.maxQueuedBytesPerSubscriber
@@ -58,11 +65,14 @@ export class SubscriberRegistry implements StreamOwner {
     const failure = this.failures.get(key)
     if (failure !== undefined) {
       this.failures.delete(key)
-      if (request.resumeAfter > 0) return { refused: failure }
+      if (request.resume) return { refused: failure }
     }
     const existing = this.streams.get(key)
     if (existing !== undefined) {
-      if (request.resumeAfter > 0) return { stream: existing, resumed: true }
+      if (request.resume) {
+        this.emit('subscribed', existing)
+        return { stream: existing, resumed: true }
+      }
       existing.leave() // a new subscription replaces the old one of the same link and topic
     }
     const stream = new SubscriberStream(key, topic, request, this)
@@ -73,6 +83,7 @@ export class SubscriberRegistry implements StreamOwner {
       this.byTopic.set(topic, set)
     }
     set.add(stream)
+    this.emit('subscribed', stream)
     return { stream, resumed: false }
   }
 

@@ -24,6 +24,8 @@ export interface EventSink {
   readonly pending: number
   /** The highest sequence number delivered (0: none): a resume after a reconnect starts there. */
   lastSeq: number
+  /** Set once a connection carried it: the next subscription on the wire is a resume. */
+  carried: boolean
   /** Set by the carrying connection: called when the reader takes a queued event. */
   onTaken: (() => void) | undefined
   readonly window: number
@@ -41,6 +43,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   /** Resolves when the publisher has the subscription (events after this are delivered). */
   readonly ready: Promise<void>
   lastSeq = 0
+  carried = false
   onTaken: (() => void) | undefined = undefined
   readonly policy: SubscriptionPolicy
   private readonly queue = new Fifo<T>()
@@ -57,7 +60,8 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   constructor(topic: string, options: SubscribeOptions | ((value: T) => void), onClose: () => void) {
     this.topic = topic
     const opts = typeof options === 'function' ? {} : options
-    this.onEvent = typeof options === 'function' ? options : undefined
+    this.onEvent =
+      typeof options === 'function' ? options : (opts.onEvent as ((value: T) => void) | undefined)
     this.maxQueued = opts.maxQueued ?? 1024
     this.policy = opts.policy ?? opts.overflow ?? 'block'
     if (!['block', 'drop-oldest', 'drop-newest', 'disconnect'].includes(this.policy)) {
@@ -84,8 +88,11 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     this.resolveReady()
   }
 
+  /** @internal events this subscription passed on to a merged one that still holds them. */
+  held = 0
+
   get pending(): number {
-    return this.queue.length
+    return this.queue.length + this.held
   }
 
   /** @internal an event arrived. */
@@ -112,11 +119,15 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     this.fail(err)
   }
 
+  /** @internal told when the subscription fails (a merged subscription fails with its source). */
+  onFailed: ((err: SwitchboardError) => void) | undefined = undefined
+
   /** @internal ends the subscription with an error (the iterator throws it after queued events). */
   fail(err: SwitchboardError): void {
     if (this.done) return
     this.error = err
     this.done = true
+    this.onFailed?.(err)
     this.rejectReady(err)
     this.settleWaiter()
   }

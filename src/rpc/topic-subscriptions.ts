@@ -117,6 +117,7 @@ export class TopicSubscriptions {
       sink.lastSeq = entry.lastSeq
     }
     entry.sinks.add(sink)
+    sink.carried = true
     sink.onTaken = entry.settle
     if (entry.acknowledged) sink.acknowledge()
     const e = entry
@@ -157,7 +158,8 @@ export class TopicSubscriptions {
       encodeSubscribeRequest({
         window,
         policy: first.policy,
-        resumeAfter: first.lastSeq,
+        resume: first.carried,
+        resumeAfter: first.carried ? first.lastSeq : 0,
         label: this.host.subscriberLabel,
       }),
     )

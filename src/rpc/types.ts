@@ -98,6 +98,8 @@ export interface SubscribeOptions {
    * `subscription.dropped`); 'disconnect' ends this subscription with SLOW_CONSUMER.
    */
   policy?: SubscriptionPolicy
+  /** Events go to this callback instead of the iterator (the same as subscribe(topic, onEvent)). */
+  onEvent?: (value: never) => void
   /** @deprecated the older name of the two dropping policies; use `policy`. */
   overflow?: 'drop-oldest' | 'drop-newest'
 }

@@ -383,8 +383,8 @@ test('a session with the real server, driven by the spec alone', async (t) => {
       const window = 2
       const channel = await peer.channel(
         { kind: K.SUBSCRIBE, method, messageId: peer.nextMessageId(), oneWay: false },
-        // window, policy 0 (block), resumeAfter 0 (a new subscription), an empty label
-        Uint8Array.from([...varintBytes(window), 0, 0, 0]),
+        // window, policy 0 (block), flags 0 (a new subscription), resumeAfter 0, an empty label
+        Uint8Array.from([...varintBytes(window), 0, 0, 0, 0]),
         false,
       )
       await peer.take(

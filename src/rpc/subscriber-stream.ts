@@ -124,13 +124,16 @@ export class SubscriberStream {
     this.label = request.label
     this.credit = request.window
     if (resumed) {
-      // The subscriber has everything up to resumeAfter; the rest of what was in flight goes again, first.
+      // Up to resumeAfter the subscriber has them: they stay in flight, to be credited on the
+      // new channel as it takes them. Above it they were lost on the way: sent again, first.
+      const held = new Fifo<QueuedEvent>()
       const again = new Fifo<QueuedEvent>()
       for (let e = this.inFlight.shift(); e !== undefined; e = this.inFlight.shift()) {
-        if (e.seq > request.resumeAfter) again.push(e)
-        else this.owner.queuedBytesChanged(-e.bytes.length)
+        if (e.seq <= request.resumeAfter) held.push(e)
+        else again.push(e)
       }
       for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) again.push(e)
+      this.inFlight = held
       this.queue = again
       let bytes = 0
       for (let i = 0; i < again.length; i++) bytes += again.at(i)!.bytes.length

@@ -26,6 +26,8 @@ export interface EventSink {
   lastSeq: number
   /** Set once a connection carried it: the next subscription on the wire is a resume. */
   carried: boolean
+  /** Events taken that the connection which carried them did not credit before it ended. */
+  uncredited: number
   /** Set by the carrying connection: called when the reader takes a queued event. */
   onTaken: (() => void) | undefined
   readonly window: number
@@ -44,6 +46,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   readonly ready: Promise<void>
   lastSeq = 0
   carried = false
+  uncredited = 0
   onTaken: (() => void) | undefined = undefined
   readonly policy: SubscriptionPolicy
   private readonly queue = new Fifo<T>()

@@ -11,7 +11,7 @@
 import { codeFromWire, type SwitchboardError, sbError } from '../errors.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import { MessageKind } from '../wire/constants.ts'
-import { encodeSubscribeRequest } from './subscribe-request.ts'
+import { encodeSubscribeRequest, SubscribeAck } from './subscribe-request.ts'
 import type { EventSink } from './subscription.ts'
 
 export interface TopicHost {
@@ -28,8 +28,13 @@ export class TopicEntry {
   acknowledged = false
   /** Highest sequence number seen on this topic. */
   lastSeq: number
-  /** Events that count toward credit: those pending locally at open, then every arrival. */
+  /**
+   * Events that count toward credit: those received on an earlier connection and not credited
+   * there (still queued, or taken after its last credit), then every arrival.
+   */
   private counted: number
+  /** How many of `counted` came from an earlier connection (the publisher holds them too). */
+  private readonly carriedOver: number
   private granted = 0
   private readonly grantAt: number
   /** Bound once: the credit hook every sink of this entry calls when its reader takes one. */
@@ -39,11 +44,32 @@ export class TopicEntry {
     readonly ch: Channel,
     window: number,
     lastSeq: number,
-    pendingAtOpen: number,
+    carriedOver: number,
   ) {
     this.grantAt = Math.max(1, Math.floor(window / 4))
     this.lastSeq = lastSeq
-    this.counted = pendingAtOpen
+    this.counted = carriedOver
+    this.carriedOver = carriedOver
+  }
+
+  /**
+   * The publisher answered a resume with NEW: it does not hold the events of the earlier
+   * connection, so taking them must not credit this one.
+   */
+  forgetCarriedOver(): void {
+    this.counted -= this.carriedOver
+  }
+
+  /** The channel ended: what the sinks took and this channel did not credit stays with them. */
+  release(): void {
+    const owed = Math.max(0, this.counted - this.maxPending() - this.granted)
+    for (const sink of this.sinks) sink.uncredited = owed
+  }
+
+  private maxPending(): number {
+    let pending = 0
+    for (const sink of this.sinks) if (sink.pending > pending) pending = sink.pending
+    return pending
   }
 
   /** The publisher has the subscription: it acknowledged, or its first event came. */
@@ -71,9 +97,7 @@ export class TopicEntry {
 
   /** Returns credit for what the slowest local subscription has taken, a quarter window at a time. */
   private settleCredit(): void {
-    let pending = 0
-    for (const sink of this.sinks) if (sink.pending > pending) pending = sink.pending
-    const owed = this.counted - pending - this.granted
+    const owed = this.counted - this.maxPending() - this.granted
     if (owed >= this.grantAt) {
       this.granted += owed
       this.ch.grantEvents(owed)
@@ -135,19 +159,27 @@ export class TopicSubscriptions {
       method: this.host.nameId(topic),
       messageId: this.host.nextMessageId(),
     })
-    // Events still queued from an earlier connection take room in the window until read.
-    const window = Math.max(1, first.window - first.pending)
-    const entry = new TopicEntry(ch, window, first.lastSeq, first.window - window)
+    // A resume: the events received on the earlier connection and not credited there (still
+    // queued, or taken after its last credit) are held by the publisher too; they take room in
+    // the window until read, and are credited on this channel as they are.
+    const carriedOver = first.carried ? first.pending + first.uncredited : 0
+    first.uncredited = 0
+    const window = Math.max(1, first.window - carriedOver)
+    const entry = new TopicEntry(ch, window, first.lastSeq, carriedOver)
     this.entries.set(topic, entry)
     const end = (err: SwitchboardError): void => {
       if (this.entries.get(topic) === entry) this.entries.delete(topic)
+      entry.release()
       const connectionEnded = this.host.sessionEnded || err.code === 'GOING_AWAY'
       for (const sink of [...entry.sinks]) sink.ended(err, connectionEnded)
     }
     ch.bind({
       onData: (data, fin) => {
         ch.consume(data.length)
-        if (data.length > 0) entry.acknowledge()
+        if (data.length > 0) {
+          if (data[0] === SubscribeAck.NEW) entry.forgetCarriedOver()
+          entry.acknowledge()
+        }
         if (fin) end(sbError('CANCELLED', `publisher ended the subscription to '${topic}'`))
       },
       onEnd: () => end(sbError('CANCELLED', `publisher ended the subscription to '${topic}'`)),
@@ -170,6 +202,9 @@ export class TopicSubscriptions {
   closeAll(reason: SwitchboardError): void {
     const entries = [...this.entries.values()]
     this.entries.clear()
-    for (const e of entries) for (const sink of [...e.sinks]) sink.ended(reason, true)
+    for (const e of entries) {
+      e.release()
+      for (const sink of [...e.sinks]) sink.ended(reason, true)
+    }
   }
 }

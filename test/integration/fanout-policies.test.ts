@@ -107,6 +107,48 @@ test('block: a 200 ms cut loses nothing and doubles nothing (2,000 events, numbe
   assert.equal(sub.dropped, 0)
 })
 
+test('block, a slow reader and two cuts: events queued and read across both resumes arrive once, in order', async () => {
+  const server = await publisher()
+  const proxy = await proxied(server)
+  const link = await subscriberLink(proxy.address)
+  const sub = link.subscribe<number>('slow', { maxQueued: 16 })
+  await withTimeout(sub.ready, 5000, 'the subscription')
+  const got: number[] = []
+  const reading = (async () => {
+    for await (const n of sub) {
+      got.push(n)
+      if (got.length % 7 === 0) await new Promise((resolve) => setImmediate(resolve)) // a slow reader
+      if (got.length === 3000) break
+    }
+  })()
+  const outage = (): Promise<void> => {
+    proxy.plan({ cutAfterBytes: { up: 0, down: 0 } })
+    proxy.cutAll()
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        proxy.plan({})
+        resolve()
+      }, 100),
+    )
+  }
+  const outages: Promise<void>[] = []
+  for (let i = 0; i < 3000; i++) {
+    if (i === 1000 || i === 2000) outages.push(outage())
+    const report = await server.publish('slow', i)
+    assert.equal(report.failed.length, 0, `event ${i}: ${JSON.stringify(report.failed)}`)
+    if (i % 25 === 0) await new Promise((resolve) => setImmediate(resolve))
+  }
+  await Promise.all(outages)
+  await withTimeout(reading, 20_000, 'the reader to get 3,000 events')
+  assert.deepEqual(
+    got,
+    Array.from({ length: 3000 }, (_, i) => i),
+    'every event once, in order, across two resumes',
+  )
+  assert.equal(sub.dropped, 0)
+  assert.ok(proxy.accepted >= 3, `reconnected after each cut (${proxy.accepted} connections)`)
+})
+
 test('a cut longer than publishTimeout: the waiting publish reports the subscriber failed; the subscriber hears PUBLISH_TIMEOUT', async () => {
   const server = await publisher({ publishTimeout: 300, maxQueuedBytesPerSubscriber: 8 })
   const proxy = await proxied(server)

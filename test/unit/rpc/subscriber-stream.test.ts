@@ -95,6 +95,12 @@ test('a resume sends again what was in flight above the subscriber’s last numb
   stream.attach(writer2, fakeChannel(), again, true)
   assert.deepEqual(writer2.sent, [3, 4, 5, 6], '1 and 2 arrived before the cut; 3 is sent again')
   assert.deepEqual(writer.sent, [1, 2, 3])
+  // 1 and 2 are still held until the subscriber credits them on the new channel (it may not
+  // have read them yet): a second cut before that must not lose them.
+  assert.equal(registry.queuedBytes, 6, 'six one-byte events held')
+  const ch2 = (stream as unknown as { ch: Channel }).ch
+  stream.credited(ch2, 6)
+  assert.equal(registry.queuedBytes, 0, 'all acknowledged')
 })
 
 test('a publisher that does not know a resuming subscriber numbers on from its last number', () => {

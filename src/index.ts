@@ -3,6 +3,7 @@
  * The curated public API; everything not exported here is internal.
  */
 
+export type { PeerEntry } from './discovery/types.ts'
 export type { ErrorCode } from './errors.ts'
 export { ErrorCodes, isSwitchboardError, SwitchboardError } from './errors.ts'
 export type { PairLink, PairOptions } from './link/api.ts'
@@ -12,16 +13,29 @@ export { defaultLinkOptions } from './link/defaults.ts'
 export type { LinkEvents, LinkState, LinkStats } from './link/link.ts'
 export { Link } from './link/link.ts'
 export type { ConnectOptions, DialFunction, EndpointOptions, ListenOptions } from './link/options.ts'
-export type { ServerConnection, ServerEvents } from './link/server.ts'
+export type { ServerConnection, ServerEvents, ServerStats } from './link/server.ts'
 export { Server } from './link/server.ts'
 export type { ServerClient } from './link/server-client.ts'
 export type { MuxLimits as Limits } from './mux/limits.ts'
 export { defaultMuxLimits as defaultLimits } from './mux/limits.ts'
+export { join, resolve } from './peer/join.ts'
+export type {
+  JoinedPeer,
+  JoinedPeerEvents,
+  PeerInfo,
+  PeerPublishReport,
+  PeersChange,
+} from './peer/joined-peer.ts'
+export type { AllowedPorts, JoinOptions, ResolveOptions } from './peer/options.ts'
 export type { Compressor } from './record/compression.ts'
 export type { Codec } from './rpc/codec.ts'
 export type { ConnectionEvents, ConnectionStats } from './rpc/connection.ts'
 export type { DedupeWindow } from './rpc/dedupe.ts'
 export { defaultDedupeWindow } from './rpc/dedupe.ts'
+export type { PublishReport } from './rpc/fanout.ts'
+export type { SubscriptionPolicy } from './rpc/subscribe-request.ts'
+export type { PublishLimits } from './rpc/subscriber-registry.ts'
+export { defaultPublishLimits } from './rpc/subscriber-registry.ts'
 export { Subscription } from './rpc/subscription.ts'
 export type {
   Handler,

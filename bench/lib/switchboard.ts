@@ -10,12 +10,16 @@
  *   big            link.request('big', bytes): one 64 MiB message; the handler returns its length
  *   stream         link.request('stream', body): an async iterable of 256 KiB views of one buffer,
  *                  flow-controlled; the handler reads ctx.body, discards it, returns the count
- *   fanout         server.publish('fanout', bytes) in the server; link.subscribe('fanout') in
- *                  each subscriber process
+ *   fanout         peers by name: the publisher joins and peer.publish('fanout', bytes); each
+ *                  subscriber process joins and peer.subscribe('fanout') (the local directory in
+ *                  the run's directory finds them). Rows whose security differs per side (keys,
+ *                  tls) use server.publish and link.subscribe instead.
  *   handshake      connect(address, { waitForReady: true, reconnect: false }), then link.close()
  */
-import { connect, type Link, listen, type Peer } from '../../src/index.ts'
-import type { Adapter, BenchClient, SampleValue, SwitchboardSystem } from './common.ts'
+
+import type { JoinOptions } from '../../src/index.ts'
+import { connect, type JoinedPeer, join, type Link, listen, type Peer } from '../../src/index.ts'
+import type { Adapter, AgentEnv, BenchClient, BenchServer, SampleValue, SwitchboardSystem } from './common.ts'
 import { clientOptions, serverEndpoint } from './security.ts'
 import { InflightGate } from './util.ts'
 
@@ -74,8 +78,38 @@ class SwitchboardClient implements BenchClient {
   }
 }
 
+/** Fan-out through join() where both sides can share one set of options (none, a secret). */
+function joinsForFanout(env: AgentEnv): boolean {
+  return env.workload === 'fanout' && (env.system === 'switchboard' || env.system === 'switchboard-secret')
+}
+
+/** join() options of a fan-out peer: the run's directory, the row's transport and security. */
+function peerOptions(env: AgentEnv, name: string): JoinOptions {
+  const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
+  return { ...options, name, ...(env.transport === 'tcp' ? { host: '127.0.0.1' } : {}) }
+}
+
+/** The publishing side of the fan-out row as a joined peer. */
+async function servePeer(env: AgentEnv): Promise<BenchServer> {
+  const peer: JoinedPeer = await join(peerOptions(env, `bench-pub-${env.cell}`))
+  // publish() resolves once each copy is written or queued: at most 4096 in flight.
+  const gate = new InflightGate(4096)
+  return {
+    address: `sb:bench-pub-${env.cell}`,
+    publish: (msg) => {
+      gate.add()
+      peer.publish('fanout', msg).then(gate.done, gate.done)
+      return undefined
+    },
+    backlogged: () => gate.backlogged,
+    waitWritable: () => gate.wait(),
+    close: () => peer.leave(),
+  }
+}
+
 export const adapter: Adapter = {
   async serve(env) {
+    if (joinsForFanout(env)) return servePeer(env)
     const { address, options } = serverEndpoint(env.system as SwitchboardSystem, env.dir, env)
     const server = await listen(address, options)
     const counts = new WeakMap<Peer, number>()
@@ -117,6 +151,21 @@ export const adapter: Adapter = {
   },
 
   async subscribe(env, address, onMessage) {
+    if (joinsForFanout(env)) {
+      const peer = await join(peerOptions(env, `bench-sub-${env.cell}`))
+      const sub = peer.subscribe<Uint8Array>('fanout')
+      await sub.ready
+      const reading = (async () => {
+        for await (const msg of sub) onMessage(msg)
+      })()
+      reading.catch(() => {})
+      return {
+        close: async () => {
+          sub.close()
+          await peer.leave()
+        },
+      }
+    }
     const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
     const link = await connect(address, { ...options, waitForReady: true })
     const sub = link.subscribe<Uint8Array>('fanout')

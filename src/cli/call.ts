@@ -13,7 +13,9 @@ import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
+import { parseJsonArgument } from './json-argument.ts'
 import { toJsonLine } from './json-output.ts'
+import { peerAddressNote, resolveTarget } from './peer-target.ts'
 import { ProgressBar } from './progress.ts'
 import { UsageError } from './usage-error.ts'
 
@@ -29,7 +31,7 @@ export const call: Command = {
     'The result is printed as one line of JSON (raw bytes as {"base64": "…"}, BigInt as a string).',
   ].join('\n'),
   positionals: [
-    { name: 'ADDRESS', description: `the service: ${addressDescription}` },
+    { name: 'ADDRESS', description: `the service: ${addressDescription}, ${peerAddressNote}` },
     { name: 'METHOD', description: 'the method to call' },
     { name: 'JSON', description: 'the argument, as JSON (quote strings: \'"text"\')', required: false },
   ],
@@ -56,7 +58,7 @@ export const call: Command = {
     if (typeof stream === 'string' && json !== undefined) {
       throw new UsageError('give the argument as JSON or as --stream, not both', 'call')
     }
-    const data = json === undefined ? undefined : parseJson(json)
+    const data = json === undefined ? undefined : parseJsonArgument(json, 'call')
     const body = typeof stream === 'string' ? await openBody(stream, io) : undefined
     const options: RequestOptions = {
       ...(timeout === undefined ? {} : { timeout }),
@@ -66,7 +68,8 @@ export const call: Command = {
     try {
       // One call, now: a service that is not there is an error to report at once, not a
       // destination to wait for (as a long-lived link would, reconnecting).
-      link = await connect(address, { ...endpointOptionsFrom(io, args.options), reconnect: false })
+      const target = await resolveTarget(address, io)
+      link = await connect(target, { ...endpointOptionsFrom(io, args.options), reconnect: false })
       const result = await link.request(method, body === undefined ? data : body.source, options)
       writeLine(io.stdout, toJsonLine(result))
       return ExitCode.ok
@@ -83,15 +86,6 @@ function parseTimeout(raw: string | boolean | undefined): number | undefined {
     throw new UsageError(`--timeout must be a whole number of milliseconds above 0, got '${raw}'`, 'call')
   }
   return Number(raw)
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    const why = err instanceof SyntaxError ? err.message : String(err)
-    throw new UsageError(`the JSON argument is not valid JSON (${why})`, 'call')
-  }
 }
 
 interface Body {

@@ -5,7 +5,11 @@
 import { call } from './call.ts'
 import type { Command } from './command.ts'
 import { keygen } from './keygen.ts'
+import { ls } from './ls.ts'
+import { pub } from './pub.ts'
 import { pubkey } from './pubkey.ts'
+import { send } from './send.ts'
 import { serve } from './serve.ts'
+import { sub } from './sub.ts'
 
-export const commands: readonly Command[] = [serve, call, keygen, pubkey]
+export const commands: readonly Command[] = [serve, call, send, ls, pub, sub, keygen, pubkey]

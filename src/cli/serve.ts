@@ -9,9 +9,10 @@ import type { ServerConnection } from '../link/server.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
-import { type CliIo, ExitCode, writeLine } from './io.ts'
+import { ExitCode, writeLine } from './io.ts'
 import { type EventLog, humanLog, jsonLinesLog } from './log.ts'
 import { registerBuiltins } from './service.ts'
+import { stopRequested } from './stop.ts'
 import { UsageError } from './usage-error.ts'
 
 export const serve: Command = {
@@ -79,12 +80,4 @@ async function openLog(path: string): Promise<EventLog> {
   } catch (err) {
     throw new UsageError(`cannot open --log file '${path}' (${errnoCode(err)})`, 'serve')
   }
-}
-
-/** Resolves when io.shutdown aborts; never, when the caller gave no shutdown signal. */
-function stopRequested(io: CliIo): Promise<void> {
-  const signal = io.shutdown
-  if (signal === undefined) return new Promise<void>(() => {})
-  if (signal.aborted) return Promise.resolve()
-  return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
 }

@@ -1,0 +1,116 @@
+/**
+ * join() and resolve(): names on one machine through the local directory (no daemon). The
+ * directory's entries live in `peers/` of the owner-only runtime directory.
+ */
+import { randomBytes } from 'node:crypto'
+import { join as joinPath } from 'node:path'
+import { openLocalDirectory } from '../discovery/local-directory.ts'
+import type { Directory, DirectoryChange, PeerEntry } from '../discovery/types.ts'
+import { sbError } from '../errors.ts'
+import { resolveSecurity } from '../session/security-options.ts'
+import { isValidName } from '../transport/address.ts'
+import { ensureOwnerOnlyDir, ensureRuntimeDir } from '../transport/runtime-dir.ts'
+import { entryPathOf, JoinedPeer, osUser } from './joined-peer.ts'
+import type { JoinOptions, ResolveOptions } from './options.ts'
+import { listenForPeer } from './peer-address.ts'
+import { probeAddress } from './probe.ts'
+
+/** The local directory under the runtime directory (created owner-only if missing). */
+async function localDirectory(options: ResolveOptions): Promise<{ directory: Directory; dir: string }> {
+  const runtimeDir = await ensureRuntimeDir(options)
+  const dir = joinPath(runtimeDir, 'peers')
+  await ensureOwnerOnlyDir(dir, 'peer directory')
+  return { directory: openLocalDirectory({ dir, probe: probeAddress }), dir }
+}
+
+/**
+ * Joins under `options.name`: listens on a socket of its own, writes its entry to the local
+ * directory, and resolves with the peer once it has read the others' entries.
+ */
+export async function join(options: JoinOptions): Promise<JoinedPeer> {
+  if (typeof options?.name !== 'string' || !isValidName(options.name)) {
+    throw sbError(
+      'INVALID_ARGUMENT',
+      `join() needs a name of 1–255 characters (got ${JSON.stringify(options?.name)})`,
+    )
+  }
+  const security = resolveSecurity(options)
+  const runtimeDir = await ensureRuntimeDir(options)
+  const instance = randomBytes(8).toString('hex')
+  const server = await listenForPeer(instance, runtimeDir, options)
+  let directory: Directory | undefined
+  try {
+    const local = await localDirectory(options)
+    directory = local.directory
+    const entry: PeerEntry = {
+      name: options.name,
+      instance,
+      address: server.address,
+      pid: process.pid,
+      user: osUser(),
+      protocols: [],
+      topics: [],
+      publishes: [],
+      publicKey:
+        security.publicKey === undefined ? undefined : Buffer.from(security.publicKey).toString('base64url'),
+      joinedAt: Date.now(),
+    }
+    const peer = new JoinedPeer({
+      options,
+      server,
+      directory,
+      entry,
+      entryPath: entryPathOf(local.dir, instance),
+    })
+    await peer.start()
+    return peer
+  } catch (err) {
+    directory?.close()
+    await server.close()
+    throw err
+  }
+}
+
+/**
+ * The addresses of every live instance of `name`, for a process that has not joined (it reads
+ * the directory and opens no socket). PEER_NOT_FOUND when there is none.
+ */
+export async function resolve(name: string, options: ResolveOptions = {}): Promise<string[]> {
+  const { directory } = await localDirectory(options)
+  try {
+    const addresses = (await directory.list()).filter((e) => e.name === name).map((e) => e.address)
+    if (addresses.length === 0) throw sbError('PEER_NOT_FOUND', `no live peer is named '${name}'`)
+    return addresses
+  } finally {
+    directory.close()
+  }
+}
+
+/** Every live entry of the local directory (the CLI's `ls`). */
+export async function listPeers(options: ResolveOptions = {}): Promise<PeerEntry[]> {
+  const { directory } = await localDirectory(options)
+  try {
+    return await directory.list()
+  } finally {
+    directory.close()
+  }
+}
+
+/**
+ * Watches the local directory: `onChange` hears every join, leave and change from now on.
+ * Resolves with the stop function once watching.
+ */
+export async function watchPeers(
+  options: ResolveOptions,
+  onChange: (change: DirectoryChange) => void,
+): Promise<() => void> {
+  const { directory } = await localDirectory(options)
+  const stop = directory.watch(onChange)
+  return () => {
+    stop()
+    directory.close()
+  }
+}
+
+/** Whether a peer's socket accepts connections now (ls's "connected" column). */
+export { probeAddress as reachable } from './probe.ts'

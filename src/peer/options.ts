@@ -1,0 +1,26 @@
+/**
+ * Options of join() and resolve().
+ */
+import type { DialFunction, ListenOptions } from '../link/options.ts'
+
+/** Ports a peer may listen on: a list, or an inclusive range. */
+export type AllowedPorts = readonly number[] | { readonly from: number; readonly to: number }
+
+export interface ResolveOptions {
+  /** The owner-only runtime directory (the local directory lives in its `peers/`). */
+  runtimeDir?: string
+}
+
+export interface JoinOptions extends ListenOptions, ResolveOptions {
+  /** The name others reach this peer by; several processes may share it. 1–255 characters. */
+  name: string
+  /**
+   * Register a TCP address on this IP instead of a unix socket in the runtime directory
+   * (SizingServers' ipAddressToRegister). TCP needs security (secret, keys, tls) or `insecure`.
+   */
+  host?: string
+  /** With `host`: the ports it may listen on, tried in order; all taken is NO_PORT_AVAILABLE. */
+  allowedPorts?: AllowedPorts
+  /** How links to other peers are opened (tests pass one through a fault proxy). */
+  dial?: DialFunction
+}

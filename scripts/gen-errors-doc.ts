@@ -141,8 +141,10 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     action: 'Slow down and retry after a back-off, or raise `maxQueuedBytes`.',
   },
   SLOW_CONSUMER: {
-    meaning: 'The client stopped reading responses, so it was disconnected.',
-    action: 'Read responses and streams promptly; do not leave a stream unconsumed.',
+    meaning:
+      "A subscriber with the `disconnect` policy fell behind: its queue at the publisher was full, so the publisher ended that subscription. The subscriber's iterator throws it; the publisher's report lists the subscriber failed with it.",
+    action:
+      'Read events faster or raise `maxQueued`, or choose `block` (wait) or a dropping policy; subscribe again to start over.',
   },
   INTERNAL: {
     meaning:

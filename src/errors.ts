@@ -50,7 +50,7 @@ export const ErrorCodes = {
   HANDSHAKE_FAILED: { wire: 44, retryable: false, message: 'handshake failed' },
   HANDSHAKE_BUSY: { wire: 45, retryable: true, message: 'too many handshakes in progress' },
   QUEUE_FULL: { wire: 46, retryable: true, message: 'outbound queue is full' },
-  SLOW_CONSUMER: { wire: 47, retryable: false, message: 'peer stopped reading' },
+  SLOW_CONSUMER: { wire: 47, retryable: false, message: 'a subscriber fell behind and was cut off' },
   INTERNAL: { wire: 49, retryable: false, message: 'internal error' },
   AUTH_FAILED: { wire: 50, retryable: false, message: 'the peer did not prove the shared secret' },
   PEER_NOT_ALLOWED: { wire: 51, retryable: false, message: 'public key not in the allow-list' },

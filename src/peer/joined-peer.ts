@@ -79,7 +79,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   private stopWatching: (() => void) | undefined
   private entryWrites: Promise<void> = Promise.resolve()
   private leaving: Promise<void> | undefined
-  private readonly removeEntryOnExit: () => void
+  private readonly entryPath: string
 
   /** @internal use join(). */
   constructor(parts: JoinedPeerParts) {
@@ -92,9 +92,12 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
     this.instance = parts.entry.instance
     this.address = parts.entry.address
     // A process that exits without leave() still takes its entry along when it exits normally.
-    const entryPath = parts.entryPath
-    this.removeEntryOnExit = () => rmSync(entryPath, { force: true })
-    process.once('exit', this.removeEntryOnExit)
+    this.entryPath = parts.entryPath
+    entriesToRemoveOnExit.add(this.entryPath)
+    if (!exitHookInstalled) {
+      exitHookInstalled = true
+      process.once('exit', removeEntriesOnExit)
+    }
     this.server.on('error', (err) => this.report(err))
   }
 
@@ -372,7 +375,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       this.stopWatching?.()
       await this.entryWrites
       await this.directory.withdraw(this.instance)
-      process.off('exit', this.removeEntryOnExit)
+      entriesToRemoveOnExit.delete(this.entryPath)
       for (const set of this.subscriptions.values()) for (const m of [...set]) m.close()
       await Promise.allSettled([...this.links.values()].map((l) => l.close()))
       this.links.clear()
@@ -389,6 +392,13 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   private report(err: SwitchboardError): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
+}
+
+/** Entries of this process's peers that have not left: one 'exit' listener removes them all. */
+const entriesToRemoveOnExit = new Set<string>()
+let exitHookInstalled = false
+function removeEntriesOnExit(): void {
+  for (const path of entriesToRemoveOnExit) rmSync(path, { force: true })
 }
 
 /** Who this process runs as, for its directory entry. */

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { ProgressBar } from '../../src/cli/progress.ts'
 import { connect, isSwitchboardError, type Link } from '../../src/index.ts'
 import { keygenSecret } from '../../src/session/key-files.ts'
+import { peersByName } from './peers.ts'
 
 const ECHOES = 2_000
 const TICKS = 20_000
@@ -144,13 +145,16 @@ async function main(): Promise<void> {
   )
   await secure.close()
 
+  // 7) Peers by name, with fan-out to every subscriber (examples/demo/peers.ts).
+  console.log(await peersByName(children, within))
+
   const stats = link.getStats()
   await link.close()
   service.kill('SIGTERM')
   const code = await within(5_000, 'the service to stop', exitOf(service))
   console.log(
     `\nsummary: ${n(ECHOES + 4)} requests answered, ${n(TICKS)} one-way messages, ${n(2 * EVENTS)} events, ` +
-      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…), 1 encrypted call; ` +
+      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…), 1 encrypted call, peers by name; ` +
       `pending after: ${stats.pendingCalls ?? 0}; service exited ${code}; ` +
       `${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   )

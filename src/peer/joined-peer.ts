@@ -342,6 +342,8 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       const link = this.links.get(e.instance)
       this.links.delete(e.instance)
       link?.abort(sbError('NOT_CONNECTED', `peer '${e.name}' (${e.instance}) left`))
+      // Its subscriptions here will not resume: publishes stop waiting for it now.
+      this.server.subscribers.forget((stream) => stream.label.endsWith(`/${e.instance}`))
     } else {
       this.known.set(e.instance, e)
       for (const topic of e.publishes) {

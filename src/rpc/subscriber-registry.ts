@@ -128,6 +128,11 @@ export class SubscriberRegistry extends EventEmitter<RegistryEvents> implements 
     this.failures.set(stream.key, failure)
   }
 
+  /** Ends the streams whose subscriber is known to be gone (a peer that left): no grace period. */
+  forget(gone: (stream: SubscriberStream) => boolean): void {
+    for (const s of [...this.streams.values()]) if (gone(s)) s.leave()
+  }
+
   /** The publisher is closing: every stream is forgotten. */
   closeAll(): void {
     for (const s of [...this.streams.values()]) s.discard()

@@ -221,6 +221,8 @@ test('a peer killed with kill -9 leaves the others’ peers(); a new peer with t
   await waitFor(() => watcher.peers().some((p) => p.instance === doomed.instance), {
     what: 'the peer to appear',
   })
+  await doomed.ask({ cmd: 'subscribe', topic: 'news' }, (l) => l['subscribed'] === 'news', 'its subscription')
+  assert.equal((await watcher.publish('news', 'before')).delivered, 1)
   const killedAt = performance.now()
   const left = new Promise<void>((resolve) =>
     watcher.on('peers', (c) => {
@@ -231,6 +233,8 @@ test('a peer killed with kill -9 leaves the others’ peers(); a new peer with t
   await withTimeout(left, 10_000, 'the leave event')
   console.log(`kill -9: the leave event came ${(performance.now() - killedAt).toFixed(0)} ms after the kill`)
   assert.ok(!watcher.peers().some((p) => p.name === 'phoenix'))
+  // Its subscription is dropped at its leave: publishing does not wait for a subscriber that is gone.
+  assert.deepEqual(await watcher.publish('news', 'after'), { delivered: 0, dropped: 0, failed: [] })
   const reborn = await startPeer('phoenix')
   const answer = await watcher.request<{ instance: string }>('phoenix', 'who', undefined, { timeout: 5000 })
   assert.equal(answer.instance, reborn.instance, 'the new instance answers')

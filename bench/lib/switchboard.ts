@@ -151,24 +151,16 @@ export const adapter: Adapter = {
   },
 
   async subscribe(env, address, onMessage) {
+    // A joined peer or a link: either way one subscription, read by one iterator.
+    let owner: { subscribe: Link['subscribe']; close(): Promise<void> }
     if (joinsForFanout(env)) {
       const peer = await join(peerOptions(env, `bench-sub-${env.cell}`))
-      const sub = peer.subscribe<Uint8Array>('fanout')
-      await sub.ready
-      const reading = (async () => {
-        for await (const msg of sub) onMessage(msg)
-      })()
-      reading.catch(() => {})
-      return {
-        close: async () => {
-          sub.close()
-          await peer.leave()
-        },
-      }
+      owner = { subscribe: (topic, options) => peer.subscribe(topic, options), close: () => peer.leave() }
+    } else {
+      const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
+      owner = await connect(address, { ...options, waitForReady: true })
     }
-    const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
-    const link = await connect(address, { ...options, waitForReady: true })
-    const sub = link.subscribe<Uint8Array>('fanout')
+    const sub = owner.subscribe<Uint8Array>('fanout')
     await sub.ready
     const reading = (async () => {
       for await (const msg of sub) onMessage(msg)
@@ -177,7 +169,7 @@ export const adapter: Adapter = {
     return {
       close: async () => {
         sub.close()
-        await link.close()
+        await owner.close()
       },
     }
   },

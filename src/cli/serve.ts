@@ -6,7 +6,7 @@
 
 import { listen } from '../link/api.ts'
 import type { ServerConnection } from '../link/server.ts'
-import { errnoCode } from '../transport/errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { ExitCode, writeLine } from './io.ts'

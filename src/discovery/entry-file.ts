@@ -21,7 +21,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sbError } from '../errors.ts'
 import { encodeEntry, entryLimits, isValidInstance, parseEntry } from './entry.ts'
-import { errnoCode } from './errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 import type { PeerEntry } from './types.ts'
 
 const SUFFIX = '.json'

@@ -5,7 +5,7 @@
  * and a refused connection settles it, but probing every entry on every read would cost a
  * connection per peer per reader.
  */
-import { errnoCode } from './errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 
 /** False only when no process has this pid (ESRCH); EPERM means it exists under another user. */
 export function pidAlive(pid: number): boolean {

@@ -14,7 +14,7 @@ import { basename } from 'node:path'
 import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
 import { canonicalJson } from './entry.ts'
 import { instanceOfFile, readAllEntries, readAllEntriesSync, readEntry } from './entry-file.ts'
-import { errnoCode } from './errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 import type { DirectoryChange, PeerEntry } from './types.ts'
 
 /** What a watcher needs from its directory. */

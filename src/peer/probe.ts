@@ -6,7 +6,7 @@
 import { connect as netConnect } from 'node:net'
 import { parseAddress } from '../transport/address.ts'
 import { resolveEndpoint } from '../transport/endpoint.ts'
-import { errnoCode } from '../transport/errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 
 const PROBE_TIMEOUT_MS = 1000
 

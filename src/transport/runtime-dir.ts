@@ -14,7 +14,7 @@ import { chmod, lstat, mkdir, stat } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { sbError } from '../errors.ts'
-import { errnoCode } from './errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 
 export interface RuntimeDirOptions {
   /** Overrides every other source. */

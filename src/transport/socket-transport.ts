@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net'
 import { isSwitchboardError, sbError } from '../errors.ts'
-import { errnoCode } from './errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 import type { Transport, TransportEvents } from './types.ts'
 
 type State = 'open' | 'closing' | 'destroying' | 'closed'

@@ -1,7 +1,4 @@
-/**
- * The `code` of a Node system error (ENOENT, ESRCH…), or 'UNKNOWN'. A copy of transport/'s
- * helper: discovery/ may not import transport/ (DESIGN.md §2).
- */
+/** The `code` of a Node system error (ENOENT, ECONNREFUSED, ESRCH…), or 'UNKNOWN'. */
 export function errnoCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
     return err.code

@@ -6,10 +6,10 @@
  */
 import { type FileHandle, open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
+import { errnoCode } from '../internal/errno.ts'
 import { connect } from '../link/api.ts'
 import type { Link } from '../link/link.ts'
 import type { RequestOptions } from '../rpc/types.ts'
-import { errnoCode } from '../internal/errno.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'

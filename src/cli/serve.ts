@@ -4,9 +4,9 @@
  * shutdown (SIGINT/SIGTERM, via io.shutdown) closes gracefully and exits 0.
  */
 
+import { errnoCode } from '../internal/errno.ts'
 import { listen } from '../link/api.ts'
 import type { ServerConnection } from '../link/server.ts'
-import { errnoCode } from '../internal/errno.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { ExitCode, writeLine } from './io.ts'

@@ -20,8 +20,8 @@ import {
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sbError } from '../errors.ts'
-import { encodeEntry, entryLimits, isValidInstance, parseEntry } from './entry.ts'
 import { errnoCode } from '../internal/errno.ts'
+import { encodeEntry, entryLimits, isValidInstance, parseEntry } from './entry.ts'
 import type { PeerEntry } from './types.ts'
 
 const SUFFIX = '.json'

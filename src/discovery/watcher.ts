@@ -12,9 +12,9 @@
 import { type FSWatcher, mkdirSync, watch } from 'node:fs'
 import { basename } from 'node:path'
 import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
+import { errnoCode } from '../internal/errno.ts'
 import { canonicalJson } from './entry.ts'
 import { instanceOfFile, readAllEntries, readAllEntriesSync, readEntry } from './entry-file.ts'
-import { errnoCode } from '../internal/errno.ts'
 import type { DirectoryChange, PeerEntry } from './types.ts'
 
 /** What a watcher needs from its directory. */

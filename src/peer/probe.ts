@@ -4,9 +4,9 @@
  * refusal or a missing socket counts as dead: a timeout or any other error is "maybe alive".
  */
 import { connect as netConnect } from 'node:net'
+import { errnoCode } from '../internal/errno.ts'
 import { parseAddress } from '../transport/address.ts'
 import { resolveEndpoint } from '../transport/endpoint.ts'
-import { errnoCode } from '../internal/errno.ts'
 
 const PROBE_TIMEOUT_MS = 1000
 

@@ -7,7 +7,7 @@
 import { lstat, unlink } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { sbError } from '../errors.ts'
-import { errnoCode } from './errno.ts'
+import { errnoCode } from '../internal/errno.ts'
 
 /** How long a probe connect may take before the listener is taken as live (ms). */
 export const PROBE_TIMEOUT_MS = 2000

@@ -84,6 +84,7 @@ test('spread: 3 instances of a name share 3,000 idempotent requests (25–42% ea
   const served = new Map<string, number>()
   const results = await Promise.all(Array.from({ length: 3000 }, () => who()))
   for (const r of results) served.set(r.instance, (served.get(r.instance) ?? 0) + 1)
+  console.log(`spread of 3,000 over 3 instances: ${[...served.values()].join(' / ')}`)
   assert.equal(served.size, 3)
   for (const [instance, count] of served) {
     assert.ok(count >= 750 && count <= 1260, `${instance} served ${count} of 3,000 (25–42%)`)
@@ -115,6 +116,9 @@ test('spread: 3 instances of a name share 3,000 idempotent requests (25–42% ea
   await waitFor(() => leftAt >= 0, { what: 'the leave event of the killed instance', timeoutMs: 10_000 })
   const afterLeave = settled.slice(leftAt).filter((s) => s.instance === victim.instance)
   assert.equal(afterLeave.length, 0, 'the killed instance served nothing after its leave event')
+  console.log(
+    `kill -9 mid-stream: the killed instance served ${settled.filter((x) => x.instance === victim.instance).length} of 3,000, none of the ${3000 - leftAt} after its leave event`,
+  )
   assert.ok(!client.peers().some((p) => p.instance === victim.instance))
   await Promise.all(instances.slice(0, 2).map((p) => p.stop()))
 })

@@ -54,6 +54,9 @@ export const ErrorCodes = {
   INTERNAL: { wire: 49, retryable: false, message: 'internal error' },
   AUTH_FAILED: { wire: 50, retryable: false, message: 'the peer did not prove the shared secret' },
   PEER_NOT_ALLOWED: { wire: 51, retryable: false, message: 'public key not in the allow-list' },
+  // --- typed contracts (docs/contracts.md) ---
+  INPUT_INVALID: { wire: 52, retryable: false, message: "the input failed the method's schema" },
+  OUTPUT_INVALID: { wire: 53, retryable: false, message: "the handler's result failed the method's schema" },
   // --- local only: never on the wire ---
   ADDRESS_INVALID: { wire: 0, retryable: false, message: 'address could not be parsed' },
   SCHEME_UNSUPPORTED: { wire: 0, retryable: false, message: 'address scheme not supported' },
@@ -67,6 +70,17 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: { wire: 0, retryable: false, message: 'invalid argument' },
   KEY_FILE_INSECURE: { wire: 0, retryable: false, message: 'key file readable by group or others' },
   KEY_FILE_INVALID: { wire: 0, retryable: false, message: 'key file could not be read or parsed' },
+  PROTOCOL_UNSUPPORTED: {
+    wire: 0,
+    retryable: false,
+    message: 'the peer does not offer this protocol, or offers another major version',
+  },
+  METHOD_NOT_OFFERED: {
+    wire: 0,
+    retryable: false,
+    message: "the peer's version of the protocol lacks this method or event",
+  },
+  EVENT_INVALID: { wire: 0, retryable: false, message: 'an event failed its schema and was dropped' },
   // --- delivery (link/): local only ---
   OUTCOME_UNKNOWN: {
     wire: 0,

@@ -20,8 +20,35 @@ export { defaultMuxLimits as defaultLimits } from './mux/limits.ts'
 export type { Compressor } from './record/compression.ts'
 export type { Codec } from './rpc/codec.ts'
 export type { ConnectionEvents, ConnectionStats } from './rpc/connection.ts'
+export type {
+  ContractHandlers,
+  ContractOptions,
+  EventInputOf,
+  EventName,
+  EventOf,
+  HandlerInputOf,
+  HandlerOutputOf,
+  InputOf,
+  IssueSummary,
+  MethodName,
+  OutputOf,
+  PeerProtocol,
+  Protocol,
+  ProtocolDefinition,
+  RequestContract,
+} from './rpc/contract.ts'
+export { defineProtocol } from './rpc/contract.ts'
+export type { ContractStats, ProtocolClient, ProtocolPublisher } from './rpc/contract-client.ts'
 export type { DedupeWindow } from './rpc/dedupe.ts'
 export { defaultDedupeWindow } from './rpc/dedupe.ts'
+export type {
+  StandardIssue,
+  StandardJsonSchemaConverter,
+  StandardJsonSchemaOptions,
+  StandardResult,
+  StandardSchemaProps,
+  StandardSchemaV1,
+} from './rpc/standard-schema.ts'
 export { Subscription } from './rpc/subscription.ts'
 export type {
   Handler,

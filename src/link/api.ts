@@ -52,7 +52,7 @@ async function openConnection(
     'dialer',
     { ...options, linkId: link.linkId },
     link.handlers,
-    { dedupe: link.dedupe },
+    { dedupe: link.dedupe, protocols: link.contracts.offers() },
   )
   // Pending until the peer has processed our hello (its SETTINGS acknowledgement): both hellos
   // cross at once, so a dial counts as pending (maxPendingConnects) exactly as long as the peer

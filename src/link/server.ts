@@ -6,6 +6,9 @@ import { EventEmitter } from 'node:events'
 import { SwitchboardError, sbError } from '../errors.ts'
 import type { Codec } from '../rpc/codec.ts'
 import { RpcConnection } from '../rpc/connection.ts'
+import type { ContractHandlers, ContractOptions, Protocol } from '../rpc/contract.ts'
+import type { ProtocolPublisher } from '../rpc/contract-client.ts'
+import { ContractPublisher, ContractRegistry } from '../rpc/contract-registry.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
 import type { SendSink } from '../rpc/sinks.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
@@ -49,6 +52,8 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly connections = new Set<ServerConnection>()
   /** @internal pair() shares its link's handler table. */
   handlers = new Map<string, Handler>()
+  /** The protocols this server implements (implement()). */
+  private readonly contracts = new ContractRegistry(() => this.handlers)
   /** Idempotent calls of every client, by (identity, link id, message id). */
   readonly dedupe: DedupeTable
   /** Each client by (identity, link id): outlives its connections (see ServerClient). */
@@ -113,6 +118,22 @@ export class Server extends EventEmitter<ServerEvents> {
     return this
   }
 
+  /**
+   * Serves `protocol` with typed `handlers` on every connection, present and future
+   * (docs/contracts.md): inputs and results are validated with its schemas unless
+   * `validate: false`. Its name and version go into every hello; connections already open learn
+   * it from an OFFER frame. Returns the publisher of the protocol's events.
+   */
+  implement<P extends Protocol>(
+    protocol: P,
+    handlers: ContractHandlers<P>,
+    options: ContractOptions = {},
+  ): ProtocolPublisher<P> {
+    const offer = this.contracts.implement(protocol, handlers, options)
+    for (const conn of this.connections) conn.announce(offer)
+    return new ContractPublisher(protocol, (topic, data, opts) => this.publish(topic, data, opts))
+  }
+
   private accept(transport: Transport): void {
     if (this.closing !== undefined) {
       // Refused in the hello slot, coded: the dialer sees GOING_AWAY (it may retry elsewhere).
@@ -132,6 +153,7 @@ export class Server extends EventEmitter<ServerEvents> {
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,
       identityOf: peerIdentity,
+      protocols: this.contracts.offers(),
       onReady: (conn) => {
         admitted()
         if (this.closing !== undefined) return conn.refuse('GOING_AWAY', 'server is closing')

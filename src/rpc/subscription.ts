@@ -67,8 +67,20 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     this.resolveReady()
   }
 
+  /**
+   * @internal a contract's check of each event before it is delivered (contract-client.ts):
+   * it calls `accept` for the events that pass, in arrival order.
+   */
+  gate: ((value: unknown, accept: (value: unknown) => void) => void) | undefined
+
   /** @internal an event arrived. */
   deliver(value: unknown): void {
+    if (this.done) return
+    if (this.gate !== undefined) return this.gate(value, this.accept)
+    this.accept(value)
+  }
+
+  private readonly accept = (value: unknown): void => {
     if (this.done) return
     if (this.onEvent !== undefined) {
       this.received++

@@ -11,7 +11,7 @@ export const PREAMBLE_BYTES = 6
 /** Protocol major version this implementation speaks. Peers with no common major refuse. */
 export const PROTOCOL_MAJOR = 2
 /** Protocol minor version: additions a peer may ignore. */
-export const PROTOCOL_MINOR = 0
+export const PROTOCOL_MINOR = 1
 
 /** Records: u16 big-endian length, then that many bytes. */
 export const RECORD_HEADER_BYTES = 2
@@ -59,6 +59,11 @@ export const FrameType = {
   REPLY: 0x0c,
   /** The caller gives up on a request (cancelled, deadline): its message id and a code. */
   CANCEL: 0x0d,
+  /**
+   * The sender now also implements one more protocol (or another version of one it offered):
+   * the layout of one PROTOCOLS entry of the hello (since 2.1).
+   */
+  OFFER: 0x0e,
 } as const
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType]
 

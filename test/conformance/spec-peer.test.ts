@@ -1,6 +1,7 @@
 /**
  * Conformance of the real server with docs/protocol.md, checked by a peer written only from that
- * document (spec-peer.ts: no import from src/ but `listen`, which starts the server in-process).
+ * document (spec-peer.ts: no import from src/ but `listen`, which starts the server in-process,
+ * and `defineProtocol` for the contracts test).
  *
  * - Every golden frame vector (test/fixtures/golden/frames.json) and the golden session
  *   transcript go through the spec peer's own decoder and encoder, byte for byte, so the spec,
@@ -17,7 +18,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, before, test } from 'node:test'
-import { listen } from '../../src/index.ts'
+import { defineProtocol, listen } from '../../src/index.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
 import { withTimeout } from '../helpers/wait.ts'
 import {
@@ -267,7 +268,7 @@ test('a session with the real server, driven by the spec alone', async (t) => {
   try {
     await t.test('establishment: preamble, hello, SETTINGS first, ACK', async () => {
       await peer.establish()
-      assert.equal(hex(peer.serverPreamble!), '535742440200')
+      assert.equal(hex(peer.serverPreamble!), '535742440201', 'SWBD 2.1')
       const hello = peer.serverHello!
       assert.deepEqual(hello.versions, [2])
       assert.equal(hello.role, 1)
@@ -449,6 +450,66 @@ test('a session with the real server, driven by the spec alone', async (t) => {
     assert.deepEqual(peer.violations, [], 'the server broke no rule the spec peer checks')
   } finally {
     peer.destroy()
+  }
+})
+
+// ---------------------------------------------------------------- contracts (§4 PROTOCOLS, §8 OFFER)
+
+test('contracts: PROTOCOLS in the hello, OFFER for one implemented later, INPUT_INVALID', async () => {
+  const contracts = await listen('spec-contracts')
+  // A Standard Schema written by hand (the spec peer knows no schema library): a string.
+  const text = {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'spec-test',
+      validate: (v: unknown) =>
+        typeof v === 'string' ? { value: v } : { issues: [{ message: 'not a string', path: ['x'] }] },
+      types: undefined as unknown as { input: string; output: string },
+    },
+  }
+  contracts.implement(
+    defineProtocol({
+      name: 'p1',
+      version: '1.2',
+      requests: { echo: { input: text, output: text } },
+      events: { tick: text },
+    }),
+    {
+      echo: (s) => s,
+    },
+  )
+  const peer = new SpecPeer({ path: contracts.address.slice('unix:'.length) })
+  try {
+    await peer.establish()
+    assert.deepEqual(peer.serverHello!.protocols, [
+      { name: 'p1', version: 65536 + 2, methods: ['echo'], events: ['tick'] },
+    ])
+    contracts.implement(
+      defineProtocol({ name: 'p2', version: '3.0', requests: { up: { input: text, output: text } } }),
+      {
+        up: (s) => s.toUpperCase(),
+      },
+    )
+    const offer = await peer.take((f): f is FrameOf<'offer'> => f.type === 'offer', 'the OFFER')
+    assert.deepEqual(offer.offer, { name: 'p2', version: 3 * 65536, methods: ['up'], events: [] })
+    // A contract's method is the name `protocol/method`.
+    const ok = await peer.reply(peer.message(K.REQUEST, 'p2/up', mp.str('ab')))
+    assert.deepEqual(ok, {
+      type: 'reply',
+      messageId: ok.messageId,
+      status: 0,
+      raw: false,
+      data: mp.str('AB'),
+    })
+    const bad = await peer.reply(peer.message(K.REQUEST, 'p1/echo', mp.int(5)))
+    assert.equal(bad.status, W.INPUT_INVALID)
+    const detail = JSON.parse(Buffer.from(bad.data).toString('utf8')) as Record<string, unknown>
+    assert.equal(detail['code'], 'INPUT_INVALID')
+    assert.deepEqual(detail['details'], { issues: [{ path: ['x'], message: 'not a string' }], truncated: 0 })
+    assert.deepEqual(peer.violations, [])
+  } finally {
+    peer.destroy()
+    await withTimeout(contracts.close(), 10_000, 'the contracts server to close')
   }
 })
 

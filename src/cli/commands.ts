@@ -4,8 +4,9 @@
  */
 import { call } from './call.ts'
 import type { Command } from './command.ts'
+import { describe } from './describe.ts'
 import { keygen } from './keygen.ts'
 import { pubkey } from './pubkey.ts'
 import { serve } from './serve.ts'
 
-export const commands: readonly Command[] = [serve, call, keygen, pubkey]
+export const commands: readonly Command[] = [serve, call, describe, keygen, pubkey]

@@ -7,6 +7,7 @@ import { sbError } from '../errors.ts'
 import type { ProtocolOffer } from '../wire/hello.ts'
 import { type ContractHandlers, type ContractOptions, offerOf, type Protocol, wireName } from './contract.ts'
 import type { ProtocolPublisher } from './contract-client.ts'
+import { DESCRIBE_METHOD, type Description, describeProtocol } from './contract-describe.ts'
 import { contractHandlers } from './contract-handlers.ts'
 import type { Handler, SendOptions } from './types.ts'
 
@@ -46,7 +47,13 @@ export class ContractRegistry {
       table.set(name, fn)
     this.byName.set(protocol.name, protocol)
     this.offerList = [...others, offer]
+    table.set(DESCRIBE_METHOD, () => this.describe())
     return offer
+  }
+
+  /** The answer to the describe call: every protocol, with JSON Schemas where provided. */
+  describe(): Description {
+    return { protocols: [...this.byName.values()].map(describeProtocol) }
   }
 
   /** What this side offers, for its next hello. */

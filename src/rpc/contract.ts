@@ -98,6 +98,8 @@ export interface ContractOptions {
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,100}$/
+/** The library's own calls (`switchboard/describe`) live under this name. */
+const RESERVED = 'switchboard'
 const VERSION = /^(\d{1,6})(?:\.(\d{1,5}))?$/
 
 /** Largest minor the hello's version field carries (major × 65536 + minor). */
@@ -110,6 +112,8 @@ const MINOR_LIMIT = 65_536
 export function defineProtocol<const D extends ProtocolDefinition>(definition: D): Protocol<D> {
   if (typeof definition.name !== 'string' || !NAME.test(definition.name))
     throw sbError('INVALID_ARGUMENT', `protocol name must be 1..100 of [A-Za-z0-9._-]: ${definition.name}`)
+  if (definition.name === RESERVED)
+    throw sbError('INVALID_ARGUMENT', `the protocol name '${RESERVED}' is reserved for the library`)
   const m = VERSION.exec(String(definition.version))
   if (m === null)
     throw sbError('INVALID_ARGUMENT', `protocol version must be 'major.minor': ${definition.version}`)

@@ -150,10 +150,11 @@ export class Server extends EventEmitter<ServerEvents> {
     this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.gate.count)
     // onReady runs before the calls that came in the hello's read are replayed, so a handler
     // of the first call already sees this connection in `connections` (and 'connection' fired).
+    const offered = this.contracts.offers()
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,
       identityOf: peerIdentity,
-      protocols: this.contracts.offers(),
+      protocols: offered,
       onReady: (conn) => {
         admitted()
         if (this.closing !== undefined) return conn.refuse('GOING_AWAY', 'server is closing')
@@ -164,6 +165,8 @@ export class Server extends EventEmitter<ServerEvents> {
           )
         }
         this.connections.add(conn)
+        // Implemented while this hello was on its way: announced now.
+        for (const offer of this.contracts.offers()) if (!offered.includes(offer)) conn.announce(offer)
         this.track(conn)
         conn.on('error', (err) => this.report(err))
         conn.on('close', () => {

@@ -159,6 +159,7 @@ class PairSide {
     }
     this.server = server
     server.handlers = this.link!.handlers
+    server.contracts = this.link!.contracts
     server.on('connection', (conn: RpcConnection) => {
       const w = this.waiter
       this.waiter = undefined

@@ -52,8 +52,8 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly connections = new Set<ServerConnection>()
   /** @internal pair() shares its link's handler table. */
   handlers = new Map<string, Handler>()
-  /** The protocols this server implements (implement()). */
-  private readonly contracts = new ContractRegistry(() => this.handlers)
+  /** @internal the protocols this server implements (implement()); pair() shares its link's. */
+  contracts = new ContractRegistry(() => this.handlers)
   /** Idempotent calls of every client, by (identity, link id, message id). */
   readonly dedupe: DedupeTable
   /** Each client by (identity, link id): outlives its connections (see ServerClient). */

@@ -109,14 +109,26 @@ export class ContractClient<P extends Protocol> implements ProtocolClient<P> {
     if (refusal === undefined)
       return this.target.request(this.names.get(method)!, input, options) as Promise<OutputOf<P, M>>
     if (refusal !== WAIT) return rejected(refusal)
-    return this.target.protocolsKnown().then(() => this.request(method, input, options))
+    return this.afterHello(() => this.request(method, input, options))
   }
 
   send<M extends MethodName<P>>(method: M, input: InputOf<P, M>, options?: SendOptions): Promise<void> {
     const refusal = this.refusal(method, 'methods')
     if (refusal === undefined) return this.target.send(this.names.get(method)!, input, options)
     if (refusal !== WAIT) return rejected(refusal)
-    return this.target.protocolsKnown().then(() => this.send(method, input, options))
+    return this.afterHello(() => this.send(method, input, options))
+  }
+
+  /** Runs `call` once the other side's offer is known (never loops when it still is not). */
+  private afterHello<T>(call: () => Promise<T>): Promise<T> {
+    return this.target.protocolsKnown().then(() => {
+      if (this.target.peerProtocols === undefined)
+        throw sbError(
+          'PROTOCOL_UNSUPPORTED',
+          `what the peer offers is unknown: '${this.protocol.name}' not confirmed`,
+        )
+      return call()
+    })
   }
 
   subscribe<E extends EventName<P>>(

@@ -15,6 +15,7 @@ import {
   isSwitchboardError,
   type Link,
   listen,
+  pair,
   type Server,
 } from '../../src/index.ts'
 import { makeRuntimeDir } from '../helpers/tmp.ts'
@@ -330,4 +331,31 @@ test('defineProtocol refuses bad names, versions and non-schemas', () => {
       }),
     (e) => isSwitchboardError(e, 'INVALID_ARGUMENT'),
   )
+})
+
+test('pair(): each side implements a protocol the other uses, both ways', async () => {
+  const Ping = defineProtocol({
+    name: 'ping',
+    version: '1',
+    requests: { ping: { input: v.string(), output: v.string() } },
+  })
+  const Pong = defineProtocol({
+    name: 'pong',
+    version: '1',
+    requests: { pong: { input: v.string(), output: v.string() } },
+  })
+  const address = `pair${++n}`
+  const first = await pair(address, opts)
+  first.implement(Ping, { ping: (s) => `ping ${s}` })
+  const second = await pair(address, { ...opts, waitForReady: true })
+  second.implement(Pong, { pong: (s) => `pong ${s}` })
+  try {
+    assert.equal(first.role, 'server')
+    assert.equal(await second.use(Ping).request('ping', 'a'), 'ping a')
+    await waitFor(() => first.peerProtocols?.get('pong') !== undefined, { what: 'the OFFER of pong' })
+    assert.equal(await first.use(Pong).request('pong', 'b'), 'pong b')
+  } finally {
+    await second.close()
+    await first.close()
+  }
 })

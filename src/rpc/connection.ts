@@ -32,7 +32,7 @@ import type { DedupeTable } from './dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
 import { IncomingCall } from './incoming-call.ts'
 import { lossError } from './loss.ts'
-import { IncomingNames, OutgoingNames } from './names.ts'
+import { helloNames, IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
@@ -192,7 +192,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
       },
       extras.protocols,
     )
-    conn.peerProtocols = new PeerProtocols(conn.session.agreement!.remote.protocols)
+    const { local, remote } = conn.session.agreement!
+    conn.peerProtocols = new PeerProtocols(remote.protocols)
+    // Hello-bound names: our table toward the peer starts with its hello's, its toward us with ours.
+    conn.outNames.preload(helloNames(remote.protocols))
+    conn.inNames.preload(helloNames(local.protocols))
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
     conn.maxSingleFrameBody = Math.max(0, conn.session.maxMessageFrameBytes - MSG_HEADER_ALLOWANCE)
     conn.remoteMaxMessageBytes = conn.session.remoteLimits!.maxMessageBytes

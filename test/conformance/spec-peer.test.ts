@@ -492,8 +492,15 @@ test('contracts: PROTOCOLS in the hello, OFFER for one implemented later, INPUT_
     )
     const offer = await peer.take((f): f is FrameOf<'offer'> => f.type === 'offer', 'the OFFER')
     assert.deepEqual(offer.offer, { name: 'p2', version: 3 * 65536, methods: ['up'], events: [] })
-    // A contract's method is the name `protocol/method`.
+    // A contract's method is the name `protocol/method`. The hello bound p1's names (§14):
+    // p1/echo is id 1 and p1/tick id 2 of our table, without NAME; p2 came later, with NAME.
+    assert.deepEqual(peer.name('p1/echo'), { id: 1, frames: [] })
     const ok = await peer.reply(peer.message(K.REQUEST, 'p2/up', mp.str('ab')))
+    assert.deepEqual(
+      peer.name('p2/up'),
+      { id: 3, frames: [] },
+      'bound by its NAME, after the hello-bound ids',
+    )
     assert.deepEqual(ok, {
       type: 'reply',
       messageId: ok.messageId,
@@ -501,11 +508,26 @@ test('contracts: PROTOCOLS in the hello, OFFER for one implemented later, INPUT_
       raw: false,
       data: mp.str('AB'),
     })
+    const echoed = await peer.reply(peer.message(K.REQUEST, 'p1/echo', mp.str('hi')))
+    assert.deepEqual(echoed.data, mp.str('hi'))
     const bad = await peer.reply(peer.message(K.REQUEST, 'p1/echo', mp.int(5)))
     assert.equal(bad.status, W.INPUT_INVALID)
     const detail = JSON.parse(Buffer.from(bad.data).toString('utf8')) as Record<string, unknown>
     assert.equal(detail['code'], 'INPUT_INVALID')
     assert.deepEqual(detail['details'], { issues: [{ path: ['x'], message: 'not a string' }], truncated: 0 })
+    // A 2.0 peer binds its names from 1 with NAME: that rebinds the hello-bound ids, once.
+    const legacy = new SpecPeer({ path: contracts.address.slice('unix:'.length), helloBound: false })
+    try {
+      await legacy.establish()
+      const up = await legacy.reply(legacy.message(K.REQUEST, 'p2/up', mp.str('x')))
+      assert.deepEqual(up.data, mp.str('X'))
+      const again = await legacy.reply(legacy.message(K.REQUEST, 'p1/echo', mp.str('y')))
+      assert.deepEqual(again.data, mp.str('y'))
+      assert.deepEqual(legacy.name('p2/up'), { id: 1, frames: [] }, 'the 2.0 peer bound p2/up as id 1')
+      assert.deepEqual(legacy.violations, [])
+    } finally {
+      legacy.destroy()
+    }
     assert.deepEqual(peer.violations, [])
   } finally {
     peer.destroy()

@@ -778,6 +778,11 @@ export interface PeerOptions {
   limits?: [number, number][]
   /** Default timeout of every wait, ms. */
   timeoutMs?: number
+  /**
+   * Use the names the server's hello binds (§14, since 2.1). Default true; false acts as a 2.0
+   * peer: every name is bound with NAME, from id 1.
+   */
+  helloBound?: boolean
 }
 
 interface Waiter {
@@ -816,6 +821,9 @@ export class SpecPeer {
   private nextChannelId = 1
   private nextMessageIdValue = 1
   private readonly ourNames = new Map<string, number>()
+  /** The last id bound in our table (by the server's hello or by our NAME frames). */
+  private lastNameId = 0
+  private readonly helloBound: boolean
   /** The server's name table (its NAME frames). */
   readonly serverNames = new Map<number, string>()
 
@@ -835,6 +843,7 @@ export class SpecPeer {
   private readonly waiters = new Set<Waiter>()
 
   constructor(options: PeerOptions) {
+    this.helloBound = options.helloBound ?? true
     this.ourLimits = options.limits ?? []
     this.timeoutMs = options.timeoutMs ?? 5000
     this.recvConnRemaining = this.ourLimit(S.CONNECTION_WINDOW)
@@ -973,6 +982,14 @@ export class SpecPeer {
     if (!h.codecs.includes('msgpack')) throw new SpecError('NEGOTIATION_FAILED', 'no msgpack')
     if (!h.security.includes('none')) throw new SpecError('NEGOTIATION_FAILED', 'no security none')
     this.sendConnCredit = limitOf(h, S.CONNECTION_WINDOW)
+    // §14: the server's PROTOCOLS bind ids 1..N of our table toward it: methods, then events.
+    if (!this.helloBound) return
+    for (const p of h.protocols ?? []) {
+      for (const n of [...p.methods, ...p.events]) {
+        const id = ++this.lastNameId
+        if (!this.ourNames.has(`${p.name}/${n}`)) this.ourNames.set(`${p.name}/${n}`, id)
+      }
+    }
   }
 
   private onFrame(f: SpecFrame): void {
@@ -1166,7 +1183,7 @@ export class SpecPeer {
   name(name: string): { id: number; frames: SpecFrame[] } {
     const known = this.ourNames.get(name)
     if (known !== undefined) return { id: known, frames: [] }
-    const id = this.ourNames.size + 1
+    const id = ++this.lastNameId
     this.ourNames.set(name, id)
     return { id, frames: [{ type: 'name', id, name }] }
   }

@@ -49,6 +49,8 @@ before(async () => {
       return true
     },
   })
+  // The same length as 'billing/invoice.void', for the hello-bound names test.
+  server.handle('x'.repeat('billing/invoice.void'.length), () => true)
   server.handle('*', () => {
     calls++
   })
@@ -129,4 +131,16 @@ test('PROTOCOL_UNSUPPORTED right after the hello, with no request bytes', async 
   }, false)
   assert.equal(calls, before)
   assert.equal(refused.up, idle.up, 'nothing but the hello, SETTINGS, ACK and GOAWAY went up')
+})
+
+test('a contract method is addressed by its hello-bound id: no NAME frame goes up', async () => {
+  const bound = await measured(async (link) => {
+    assert.equal(await link.use(Billing).request('invoice.void', { id: 'a' }), true)
+  })
+  // An untyped name of the same length is interned with one NAME frame: 1 type, 1 flags,
+  // 1 channel, 1 length, 1 id, and the 20 bytes of the name.
+  const named = await measured(async (link) => {
+    assert.equal(await link.request('x'.repeat('billing/invoice.void'.length), { id: 'a' }), true)
+  })
+  assert.equal(named.up - bound.up, 5 + 'billing/invoice.void'.length)
 })

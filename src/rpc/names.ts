@@ -61,7 +61,7 @@ export class IncomingNames {
 
   /** Binds ids 1..names.length: what our hello lists (the peer's table toward us). */
   preload(names: readonly string[]): void {
-    names.forEach((name, i) => this.names.set(i + 1, name))
+    for (const [i, name] of names.entries()) this.names.set(i + 1, name)
     this.fromHello = new Set(this.names.keys())
   }
 

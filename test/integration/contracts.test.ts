@@ -359,3 +359,25 @@ test('pair(): each side implements a protocol the other uses, both ways', async 
     await first.close()
   }
 })
+
+test('use(P, { validate: false }) delivers events without checking them', async () => {
+  const server = await listen(`t${++n}`, opts)
+  const publisher = server.implement(Billing, {
+    'invoice.create': () => ({ id: 'x' }),
+    'invoice.void': () => true,
+  })
+  const link = await connect(server.address, { ...opts, waitForReady: true })
+  try {
+    const got: unknown[] = []
+    const sub = link.use(Billing, { validate: false }).subscribe('invoice.paid', (e) => got.push(e))
+    await sub.ready
+    await server.publish('billing/invoice.paid', { id: 7 })
+    await publisher.publish('invoice.paid', { id: 'a' })
+    await waitFor(() => got.length === 2, { what: 'both events' })
+    assert.deepEqual(got, [{ id: 7 }, { id: 'a' }])
+    assert.equal(link.getStats().invalidEvents, 0)
+  } finally {
+    await link.close()
+    await server.close()
+  }
+})

@@ -137,9 +137,7 @@ export class ContractClient<P extends Protocol> implements ProtocolClient<P> {
   ): Subscription<EventOf<P, E>> {
     const refusal = this.refusal(event, 'events')
     if (refusal !== undefined && refusal !== WAIT) throw refusal
-    const schema = this.protocol.definition.events?.[event]
-    if (schema === undefined)
-      throw sbError('INVALID_ARGUMENT', `'${this.protocol.name}' has no event '${event}'`)
+    const schema = this.protocol.definition.events![event]!
     const sub = this.target.subscribe(
       wireName(this.protocol, event),
       options as SubscribeOptions | ((value: unknown) => void),
@@ -151,18 +149,20 @@ export class ContractClient<P extends Protocol> implements ProtocolClient<P> {
 
   /** undefined: go ahead; WAIT: the other side's offer is not known yet; else the refusal. */
   private refusal(name: string, kind: 'methods' | 'events'): SwitchboardError | typeof WAIT | undefined {
+    // A name outside P (a caller past the types): refused whatever the peer offers.
+    const own = kind === 'methods' ? this.names.has(name) : this.protocol.events.includes(name)
+    if (!own) {
+      return sbError(
+        'INVALID_ARGUMENT',
+        `'${this.protocol.name}' has no ${kind === 'methods' ? 'method' : 'event'} '${name}'`,
+      )
+    }
     const peer = this.target.peerProtocols
     if (peer === undefined) return WAIT
     const offer = peer.get(this.protocol.name)
     if (offer === undefined || offer.major !== this.protocol.major)
       return sbError('PROTOCOL_UNSUPPORTED', unsupported(this.protocol, peer))
     if (!offer[kind].has(name)) {
-      const own = kind === 'methods' ? this.protocol.methods : this.protocol.events
-      if (!own.includes(name))
-        return sbError(
-          'INVALID_ARGUMENT',
-          `'${this.protocol.name}' has no ${kind === 'methods' ? 'method' : 'event'} '${name}'`,
-        )
       return sbError(
         'METHOD_NOT_OFFERED',
         `the peer's '${this.protocol.name}' ${offer.major}.${offer.minor} has no '${name}'`,

@@ -381,3 +381,20 @@ test('use(P, { validate: false }) delivers events without checking them', async 
     await server.close()
   }
 })
+
+test('a name outside the protocol (a caller past the types) is INVALID_ARGUMENT, nothing sent', async () => {
+  const { server, link, ran } = await serve()
+  const billing = link.use(Billing)
+  const loose = billing as unknown as {
+    request(m: string, i: unknown): Promise<unknown>
+    subscribe(e: string, f: () => void): unknown
+  }
+  await assert.rejects(loose.request('invoice.nope', {}), (e) => isSwitchboardError(e, 'INVALID_ARGUMENT'))
+  assert.throws(
+    () => loose.subscribe('invoice.nope', () => {}),
+    (e) => isSwitchboardError(e, 'INVALID_ARGUMENT'),
+  )
+  assert.deepEqual(ran, [])
+  await link.close()
+  await server.close()
+})

@@ -209,6 +209,32 @@ test('an unbound name id is a connection error: GOAWAY PROTOCOL_ERROR, then clos
   }
 })
 
+test('OFFER frames are read; more than 1024 protocols from one peer is PROTOCOL_ERROR', async () => {
+  const peer = new SpecPeer({ path: socketPath })
+  try {
+    await peer.establish()
+    // The same protocol offered again replaces it: no limit reached.
+    const same = Array.from({ length: 1100 }, () => ({
+      type: 'offer' as const,
+      offer: { name: 'p', version: 1, methods: ['m'], events: [] },
+    }))
+    peer.send(same)
+    const echoed = await peer.reply(peer.message(K.REQUEST, 'echo', mp.str('still here')))
+    assert.equal(echoed.status, 0)
+    const many = Array.from({ length: 1025 }, (_, i) => ({
+      type: 'offer' as const,
+      offer: { name: `p${i}`, version: 1, methods: [], events: [] },
+    }))
+    peer.send(many.slice(0, 600))
+    peer.send(many.slice(600))
+    const goaway = await peer.take((f): f is FrameOf<'goaway'> => f.type === 'goaway', 'GOAWAY')
+    assert.equal(goaway.code, W.PROTOCOL_ERROR)
+    await peer.waitEnd()
+  } finally {
+    peer.destroy()
+  }
+})
+
 test('binding a name id twice is a connection error: GOAWAY PROTOCOL_ERROR, then close', async () => {
   const peer = new SpecPeer({ path: socketPath })
   try {

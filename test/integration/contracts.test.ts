@@ -398,3 +398,24 @@ test('a name outside the protocol (a caller past the types) is INVALID_ARGUMENT,
   await link.close()
   await server.close()
 })
+
+test('offers that would not fit in a hello are refused at implement()', async () => {
+  const server = await listen(`t${++n}`, opts)
+  const requests = Object.fromEntries(
+    Array.from({ length: 60 }, (_, i) => [`${i}${'m'.repeat(890)}`, { input: v.null(), output: v.null() }]),
+  )
+  const Huge = defineProtocol({ name: 'huge', version: '1', requests })
+  const handlers = Object.fromEntries(Object.keys(requests).map((m) => [m, () => null]))
+  assert.throws(
+    () => server.implement(Huge, handlers as never),
+    (e) => isSwitchboardError(e, 'INVALID_ARGUMENT'),
+  )
+  // Nothing of it was registered: the server offers nothing and serves none of its methods.
+  const link = await connect(server.address, { ...opts, waitForReady: true })
+  assert.deepEqual(link.peerProtocols?.list(), [])
+  await assert.rejects(link.request(`huge/0${'m'.repeat(890)}`, null), (e) =>
+    isSwitchboardError(e, 'METHOD_NOT_FOUND'),
+  )
+  await link.close()
+  await server.close()
+})

@@ -33,6 +33,7 @@ export type {
   MethodName,
   OutputOf,
   PeerProtocol,
+  PeerProtocols,
   Protocol,
   ProtocolDefinition,
   RequestContract,

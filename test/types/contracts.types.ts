@@ -16,6 +16,7 @@ import {
   type InputOf,
   type Link,
   type OutputOf,
+  type PeerProtocols,
   type Protocol,
   type ProtocolClient,
   type ProtocolPublisher,
@@ -195,4 +196,5 @@ expectNoAny<ProtocolClient<typeof BillingZ>>()
 expectNoAny<ProtocolPublisher<typeof BillingV>>()
 expectNoAny<ContractHandlers<typeof BillingZ>>()
 expectNoAny<Protocol>()
+expectNoAny<PeerProtocols>()
 expectNoAny<StandardSchemaV1>()

@@ -54,6 +54,8 @@ const MODULES: Record<SystemName, string> = {
   'switchboard-secret': './lib/switchboard.ts',
   'switchboard-keys': './lib/switchboard.ts',
   'switchboard-tls': './lib/switchboard.ts',
+  'switchboard-contract': './lib/switchboard.ts',
+  'switchboard-contract-novalidate': './lib/switchboard.ts',
   zeromq: './peers/zeromq.ts',
   'node-ipc': './peers/node-ipc.ts',
   nats: './peers/nats.ts',

@@ -224,7 +224,7 @@ export const ADVICE: Record<ErrorCode, Advice> = {
   },
   PEER_NOT_FOUND: {
     meaning:
-      'No live peer in the directory has this name (none joined, or every instance of it left or died). `request`/`send` to a name, `resolve()` and the CLI\'s `sb:NAME` addresses report it.',
+      "No live peer in the directory has this name (none joined, or every instance of it left or died). `request`/`send` to a name, `resolve()` and the CLI's `sb:NAME` addresses report it.",
     action:
       'Check the name (`switchboard ls` lists live peers) and that the peer runs under the same runtime directory (`SWITCHBOARD_RUNTIME_DIR`); retry once it has joined.',
   },
@@ -242,6 +242,32 @@ export const ADVICE: Record<ErrorCode, Advice> = {
   NOT_CONNECTED: {
     meaning: 'A `oneShot: true` message found no connection up, so it was not sent.',
     action: 'Send it again later, or drop `oneShot` so it waits in the queue for a connection.',
+  },
+  INPUT_INVALID: {
+    meaning:
+      "A contract's request input failed the method's input schema on the receiving side; the handler did not run. `details.data.issues` lists each issue's `path` and `message` (at most 20, each cut to 200 characters; `truncated` counts the ones left out).",
+    action:
+      'Fix the caller: send what the protocol definition says (the TypeScript types of `use(P)` say it too).',
+  },
+  OUTPUT_INVALID: {
+    meaning:
+      "A contract handler returned a value that failed the method's output schema; it was not sent. `details.data.issues` lists the issues as for `INPUT_INVALID`.",
+    action: 'Fix the handler on the answering side: it broke its own protocol.',
+  },
+  PROTOCOL_UNSUPPORTED: {
+    meaning:
+      "`use(P)` (or a call through it): the other side's hello does not offer protocol `P`, or offers another major version. Nothing was sent.",
+    action: 'Connect to a peer that implements the protocol, or use the major version it offers.',
+  },
+  METHOD_NOT_OFFERED: {
+    meaning:
+      "A method or event of a contract that the other side's version of the protocol lacks (an older minor). Nothing was sent.",
+    action: 'Upgrade the other side, or check `describe` for what it offers before calling.',
+  },
+  EVENT_INVALID: {
+    meaning:
+      "A contract's event failed its schema on the subscriber's side; it was dropped, counted in `getStats().invalidEvents` and published on the `switchboard:error` diagnostics channel. Never thrown to a caller.",
+    action: 'Fix the publisher.',
   },
   ORDER_BROKEN: {
     meaning:

@@ -54,8 +54,11 @@ export const ErrorCodes = {
   INTERNAL: { wire: 49, retryable: false, message: 'internal error' },
   AUTH_FAILED: { wire: 50, retryable: false, message: 'the peer did not prove the shared secret' },
   PEER_NOT_ALLOWED: { wire: 51, retryable: false, message: 'public key not in the allow-list' },
+  // --- typed contracts (docs/contracts.md) ---
+  INPUT_INVALID: { wire: 52, retryable: false, message: "the input failed the method's schema" },
+  OUTPUT_INVALID: { wire: 53, retryable: false, message: "the handler's result failed the method's schema" },
   PUBLISH_TIMEOUT: {
-    wire: 52,
+    wire: 54,
     retryable: false,
     message: "a 'block' subscriber took no event within publishTimeout; its subscription ended",
   },
@@ -75,6 +78,17 @@ export const ErrorCodes = {
   // --- names (peer/, discovery/): local only ---
   PEER_NOT_FOUND: { wire: 0, retryable: true, message: 'no live peer has this name' },
   NO_PORT_AVAILABLE: { wire: 0, retryable: false, message: 'every allowed port is taken' },
+  PROTOCOL_UNSUPPORTED: {
+    wire: 0,
+    retryable: false,
+    message: 'the peer does not offer this protocol, or offers another major version',
+  },
+  METHOD_NOT_OFFERED: {
+    wire: 0,
+    retryable: false,
+    message: "the peer's version of the protocol lacks this method or event",
+  },
+  EVENT_INVALID: { wire: 0, retryable: false, message: 'an event failed its schema and was dropped' },
   // --- delivery (link/): local only ---
   OUTCOME_UNKNOWN: {
     wire: 0,

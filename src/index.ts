@@ -30,9 +30,37 @@ export type { AllowedPorts, JoinOptions, ResolveOptions } from './peer/options.t
 export type { Compressor } from './record/compression.ts'
 export type { Codec } from './rpc/codec.ts'
 export type { ConnectionEvents, ConnectionStats } from './rpc/connection.ts'
+export type {
+  ContractHandlers,
+  ContractOptions,
+  EventInputOf,
+  EventName,
+  EventOf,
+  HandlerInputOf,
+  HandlerOutputOf,
+  InputOf,
+  IssueSummary,
+  MethodName,
+  OutputOf,
+  PeerProtocol,
+  PeerProtocols,
+  Protocol,
+  ProtocolDefinition,
+  RequestContract,
+} from './rpc/contract.ts'
+export { defineProtocol } from './rpc/contract.ts'
+export type { ContractStats, ProtocolClient, ProtocolPublisher } from './rpc/contract-client.ts'
 export type { DedupeWindow } from './rpc/dedupe.ts'
 export { defaultDedupeWindow } from './rpc/dedupe.ts'
 export type { PublishReport } from './rpc/fanout.ts'
+export type {
+  StandardIssue,
+  StandardJsonSchemaConverter,
+  StandardJsonSchemaOptions,
+  StandardResult,
+  StandardSchemaProps,
+  StandardSchemaV1,
+} from './rpc/standard-schema.ts'
 export type { SubscriptionPolicy } from './rpc/subscribe-request.ts'
 export type { PublishLimits } from './rpc/subscriber-registry.ts'
 export { defaultPublishLimits } from './rpc/subscriber-registry.ts'

@@ -29,6 +29,8 @@ export const SYSTEMS = [
   'switchboard-secret',
   'switchboard-keys',
   'switchboard-tls',
+  'switchboard-contract',
+  'switchboard-contract-novalidate',
   'zeromq',
   'node-ipc',
   'nats',
@@ -41,7 +43,7 @@ export type SystemName = (typeof SYSTEMS)[number]
 /** The ceiling every ratio divides by: same workload, same transport, same round. */
 export const CEILING: SystemName = 'raw-coalesced'
 
-/** The switchboard rows: plain, a shared secret, key pairs, TLS. */
+/** The switchboard rows: plain, a shared secret, key pairs, TLS, a typed contract (validated or not). */
 export type SwitchboardSystem = Extract<SystemName, `switchboard${string}`>
 
 export function isSwitchboard(system: SystemName): system is SwitchboardSystem {

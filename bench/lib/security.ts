@@ -52,6 +52,8 @@ function securityOptions(
 ): ConnectOptions {
   switch (system) {
     case 'switchboard':
+    case 'switchboard-contract':
+    case 'switchboard-contract-novalidate':
       return { insecure: cell.transport === 'tcp' }
     case 'switchboard-secret':
       return { secretFile: join(dir, 'bench.secret') }

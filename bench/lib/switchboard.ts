@@ -15,10 +15,23 @@
  *                  the run's directory finds them). Rows whose security differs per side (keys,
  *                  tls) use server.publish and link.subscribe instead.
  *   handshake      connect(address, { waitForReady: true, reconnect: false }), then link.close()
+ *
+ * The contract rows (switchboard-contract, -novalidate) serve and call echo through the typed
+ * contract `Echo` below: server.implement(Echo, …) and link.use(Echo).request('echo', bytes),
+ * with validation on or off.
  */
-
-import type { JoinOptions } from '../../src/index.ts'
-import { connect, type JoinedPeer, join, type Link, listen, type Peer } from '../../src/index.ts'
+import * as v from 'valibot'
+import {
+  connect,
+  defineProtocol,
+  type JoinedPeer,
+  type JoinOptions,
+  join,
+  type Link,
+  listen,
+  type Peer,
+  type ProtocolClient,
+} from '../../src/index.ts'
 import type { Adapter, AgentEnv, BenchClient, BenchServer, SampleValue, SwitchboardSystem } from './common.ts'
 import { clientOptions, serverEndpoint } from './security.ts'
 import { InflightGate } from './util.ts'
@@ -29,8 +42,28 @@ async function* chunks(chunk: Uint8Array, total: number): AsyncGenerator<Uint8Ar
   }
 }
 
+const bytes = v.custom<Uint8Array>((x) => x instanceof Uint8Array, 'not bytes')
+const Echo = defineProtocol({
+  name: 'bench',
+  version: '1.0',
+  requests: { echo: { input: bytes, output: bytes } },
+})
+
+function contractRow(system: SwitchboardSystem): { validate: boolean } | undefined {
+  if (system === 'switchboard-contract') return { validate: true }
+  if (system === 'switchboard-contract-novalidate') return { validate: false }
+  return undefined
+}
+
 class SwitchboardClient implements BenchClient {
-  constructor(private readonly link: Link) {}
+  private readonly contract: ProtocolClient<typeof Echo> | undefined
+
+  constructor(
+    private readonly link: Link,
+    contract: { validate: boolean } | undefined,
+  ) {
+    this.contract = contract === undefined ? undefined : link.use(Echo, contract)
+  }
 
   send(payload: Uint8Array): undefined {
     // Failures surface through the barrier (its count falls short) and the link's 'sendFailed'.
@@ -46,7 +79,10 @@ class SwitchboardClient implements BenchClient {
   }
 
   async echo(payload: Uint8Array): Promise<void> {
-    const reply = await this.link.request<Uint8Array>('echo', payload)
+    const reply =
+      this.contract === undefined
+        ? await this.link.request<Uint8Array>('echo', payload)
+        : await this.contract.request('echo', payload)
     if (reply.length !== payload.length)
       throw new Error(`echo of ${reply.length} bytes, sent ${payload.length}`)
   }
@@ -124,6 +160,8 @@ export const adapter: Adapter = {
       return n
     })
     server.handle<Uint8Array, Uint8Array>('echo', (data) => data)
+    const contract = contractRow(env.system as SwitchboardSystem)
+    if (contract !== undefined) server.implement(Echo, { echo: (data) => data }, contract)
     server.handle<Uint8Array, number>('big', (data) => data.length)
     server.handle('stream', async (_data, ctx) => {
       let bytes = 0
@@ -147,7 +185,8 @@ export const adapter: Adapter = {
 
   async connect(env, address) {
     const options = clientOptions(env.system as SwitchboardSystem, env.dir, env)
-    return new SwitchboardClient(await connect(address, { ...options, waitForReady: true }))
+    const link = await connect(address, { ...options, waitForReady: true })
+    return new SwitchboardClient(link, contractRow(env.system as SwitchboardSystem))
   },
 
   async subscribe(env, address, onMessage) {

@@ -21,6 +21,16 @@ export interface SystemSpec {
 
 const ONLY_SB = 'switchboard and the raw ceiling only'
 const peerSkips = { stream: ONLY_SB, handshake: ONLY_SB } as const
+const AS_SB = 'the contract rows measure the call path: echo64 only (the rest is as switchboard)'
+const contractSkips = {
+  oneway: AS_SB,
+  'oneway-values': AS_SB,
+  echo: AS_SB,
+  big: AS_SB,
+  fanout: AS_SB,
+  stream: AS_SB,
+  handshake: AS_SB,
+} as const
 
 export const SPECS: Record<SystemName, SystemSpec> = {
   'raw-coalesced': {
@@ -72,6 +82,21 @@ export const SPECS: Record<SystemName, SystemSpec> = {
     values: 'MessagePack',
     notes: '`tls://` with a test CA (node:tls, TLS 1.3)',
     skip: {},
+  },
+  'switchboard-contract': {
+    transports: ['unix', 'tcp'],
+    bytes: 'raw bytes, through a typed contract (`use(Echo).request`, `implement(Echo, …)`)',
+    values: 'MessagePack',
+    notes:
+      'plain as switchboard; echo through a contract whose input and output are valibot `custom` schemas (`instanceof Uint8Array`), validated on the server (input before the handler, result before it is sent)',
+    skip: contractSkips,
+  },
+  'switchboard-contract-novalidate': {
+    transports: ['unix', 'tcp'],
+    bytes: 'raw bytes, through a typed contract',
+    values: 'MessagePack',
+    notes: 'as switchboard-contract with `validate: false`: the contract path without the schemas',
+    skip: contractSkips,
   },
   zeromq: {
     transports: ['unix', 'tcp'],

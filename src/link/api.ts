@@ -47,13 +47,16 @@ async function openConnection(
     transport.abort()
     throw sbError('CANCELLED', 'link closed while dialing')
   }
+  const offered = link.contracts.offers()
   const conn = await RpcConnection.open(
     transport,
     'dialer',
     { ...options, linkId: link.linkId },
     link.handlers,
-    { dedupe: link.dedupe },
+    { dedupe: link.dedupe, protocols: offered },
   )
+  // Implemented while this hello was on its way: announced now.
+  for (const offer of link.contracts.offers()) if (!offered.includes(offer)) conn.announce(offer)
   // Pending until the peer has processed our hello (its SETTINGS acknowledgement): both hellos
   // cross at once, so a dial counts as pending (maxPendingConnects) exactly as long as the peer
   // sees it handshaking, and a refusal it sends with its hello (PAIR_FULL) is seen here.
@@ -162,6 +165,7 @@ class PairSide {
     }
     this.server = server
     server.handlers = this.link!.handlers
+    server.contracts = this.link!.contracts
     server.on('connection', (conn: RpcConnection) => {
       const w = this.waiter
       this.waiter = undefined

@@ -12,6 +12,16 @@ import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
 import { msgpackCodec } from '../rpc/codec.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
+import type { ContractHandlers, ContractOptions, PeerProtocols, Protocol } from '../rpc/contract.ts'
+import {
+  ContractClient,
+  type ContractStats,
+  type ContractTarget,
+  checkUse,
+  type ProtocolClient,
+  type ProtocolPublisher,
+} from '../rpc/contract-client.ts'
+import { ContractPublisher, ContractRegistry } from '../rpc/contract-registry.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from '../rpc/defaults.ts'
 import { lossOf } from '../rpc/loss.ts'
@@ -88,7 +98,7 @@ export interface LinkEvents {
   sendFailed: [err: SwitchboardError, name: string]
 }
 
-export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, BatchOwner {
+export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, BatchOwner, ContractTarget {
   private current: LinkState = 'connecting'
   readonly address: string
   /** Our 16-byte link id, presented in every hello so the server keeps its handle of us. */
@@ -97,6 +107,12 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   readonly handlers = new Map<string, Handler>()
   /** Remembers idempotent calls the peer makes on this link. */
   readonly dedupe: DedupeTable
+  /** The protocols this link implements for its peer (implement()), offered in each hello. */
+  readonly contracts = new ContractRegistry(() => this.handlers)
+  /** What the peer offers (its latest connection's hello and OFFER frames); undefined before. */
+  peerProtocols: PeerProtocols | undefined
+  /** Counters of the contracts used on this link. */
+  readonly contractStats: ContractStats = { invalidEvents: 0, eventsDroppedValidating: 0 }
   private readonly tuning: LinkTuning
   private readonly pool: Pool
   private readonly outbox = new Outbox((d, err) => this.fail(d, err))
@@ -161,11 +177,45 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     return this
   }
 
+  /**
+   * Serves `protocol` to the peer with typed `handlers` (docs/contracts.md): offered in every
+   * hello of this link, and announced on the connections already up. Returns the publisher of
+   * the protocol's events.
+   */
+  implement<P extends Protocol>(
+    protocol: P,
+    handlers: ContractHandlers<P>,
+    options: ContractOptions = {},
+  ): ProtocolPublisher<P> {
+    const offer = this.contracts.implement(protocol, handlers, options)
+    for (const conn of this.pool.usable()) conn.announce(offer)
+    return new ContractPublisher(protocol, (topic, data, opts) => this.publish(topic, data, opts))
+  }
+
+  /**
+   * A typed client of `protocol` (docs/contracts.md). Throws PROTOCOL_UNSUPPORTED at once when
+   * the peer's offer is known and lacks it (or has another major); before the first hello, the
+   * first call waits for it and rejects with that code, without sending anything.
+   */
+  use<P extends Protocol>(protocol: P, options: ContractOptions = {}): ProtocolClient<P> {
+    checkUse(protocol, this)
+    return new ContractClient(protocol, this, options.validate !== false)
+  }
+
+  /** @internal ContractTarget: resolves once a hello told what the peer offers. */
+  protocolsKnown(): Promise<void> {
+    return this.ready()
+  }
+
   // ---- connections ---------------------------------------------------------------------------
 
   private connectionUp(conn: RpcConnection): void {
     if (this.state === 'closed') return conn.abort(this.closeError)
     conn.on('error', (err: unknown) => this.report(err as SwitchboardError))
+    this.peerProtocols = conn.peerProtocols
+    conn.on('offer', () => {
+      this.peerProtocols = conn.peerProtocols
+    })
     const wasReconnecting = this.state === 'reconnecting'
     if (this.state !== 'ready') {
       this.transition('ready')
@@ -665,6 +715,8 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
       resent: this.resent,
       maxPendingDialsSeen: this.pool.maxDialingSeen,
       subscriptionsKept: this.subscriptions.size,
+      invalidEvents: this.contractStats.invalidEvents,
+      eventsDroppedValidating: this.contractStats.eventsDroppedValidating,
     }
   }
 }

@@ -5,6 +5,9 @@
 import { EventEmitter } from 'node:events'
 import { SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
+import type { ContractHandlers, ContractOptions, Protocol } from '../rpc/contract.ts'
+import type { ProtocolPublisher } from '../rpc/contract-client.ts'
+import { ContractPublisher, ContractRegistry } from '../rpc/contract-registry.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
 import { type PublishReport, publishToAll } from '../rpc/fanout.ts'
 import { SubscriberRegistry } from '../rpc/subscriber-registry.ts'
@@ -65,6 +68,8 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly connections = new Set<ServerConnection>()
   /** @internal pair() shares its link's handler table. */
   handlers = new Map<string, Handler>()
+  /** @internal the protocols this server implements (implement()); pair() shares its link's. */
+  contracts = new ContractRegistry(() => this.handlers)
   /** Idempotent calls of every client, by (identity, link id, message id). */
   readonly dedupe: DedupeTable
   /** Every client's subscriptions, by (identity, link id, topic): they outlive connections. */
@@ -132,6 +137,22 @@ export class Server extends EventEmitter<ServerEvents> {
     return this
   }
 
+  /**
+   * Serves `protocol` with typed `handlers` on every connection, present and future
+   * (docs/contracts.md): inputs and results are validated with its schemas unless
+   * `validate: false`. Its name and version go into every hello; connections already open learn
+   * it from an OFFER frame. Returns the publisher of the protocol's events.
+   */
+  implement<P extends Protocol>(
+    protocol: P,
+    handlers: ContractHandlers<P>,
+    options: ContractOptions = {},
+  ): ProtocolPublisher<P, PublishReport> {
+    const offer = this.contracts.implement(protocol, handlers, options)
+    for (const conn of this.connections) conn.announce(offer)
+    return new ContractPublisher(protocol, (topic, data, opts) => this.publish(topic, data, opts))
+  }
+
   private accept(transport: Transport): void {
     if (this.closing !== undefined) {
       // Refused in the hello slot, coded: the dialer sees GOING_AWAY (it may retry elsewhere).
@@ -148,10 +169,12 @@ export class Server extends EventEmitter<ServerEvents> {
     this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.gate.count)
     // onReady runs before the calls that came in the hello's read are replayed, so a handler
     // of the first call already sees this connection in `connections` (and 'connection' fired).
+    const offered = this.contracts.offers()
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,
       subscribers: this.subscribers,
       identityOf: peerIdentity,
+      protocols: offered,
       onReady: (conn) => {
         admitted()
         if (this.closing !== undefined) return conn.refuse('GOING_AWAY', 'server is closing')
@@ -162,6 +185,8 @@ export class Server extends EventEmitter<ServerEvents> {
           )
         }
         this.connections.add(conn)
+        // Implemented while this hello was on its way: announced now.
+        for (const offer of this.contracts.offers()) if (!offered.includes(offer)) conn.announce(offer)
         this.track(conn)
         conn.on('error', (err) => this.report(err))
         conn.on('close', () => {

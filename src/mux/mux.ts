@@ -19,6 +19,7 @@ import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } f
 import { KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
 import { bodyOf, fixedPayloadSize } from '../wire/frame-encode.ts'
+import type { ProtocolOffer } from '../wire/hello.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
 import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'
@@ -44,6 +45,8 @@ export interface MuxEvents {
   onCancel?(messageId: number, code: number): void
   /** The peer interned a name in its table. */
   onName(id: number, name: string): void
+  /** The peer now implements one more protocol (OFFER frame). */
+  onOffer?(offer: ProtocolOffer): void
   /**
    * The peer sent GOAWAY: our channels and messages after its first `lastProcessed` were already
    * reset or refused with GOING_AWAY.
@@ -489,6 +492,9 @@ export class Mux implements ChannelHost {
         return
       case 'name':
         this.events.onName(frame.id, frame.name)
+        return
+      case 'offer':
+        this.events.onOffer?.(frame.offer)
         return
       case 'unknown':
         return // a newer peer's frame type: skipped, as the spec requires

@@ -16,14 +16,23 @@ import type { SessionOptions } from '../session/options.ts'
 import { Session, type SessionStats } from '../session/session.ts'
 import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { MsgFrame, ReplyFrame } from '../wire/frame.ts'
+import type { ProtocolOffer } from '../wire/hello.ts'
 import { isByteSource } from './body.ts'
 import { BodyCollector } from './body-collector.ts'
 import { type Codec, codecByName } from './codec.ts'
+import { type ContractOptions, PeerProtocols, type Protocol } from './contract.ts'
+import {
+  ContractClient,
+  type ContractStats,
+  type ContractTarget,
+  checkUse,
+  type ProtocolClient,
+} from './contract-client.ts'
 import type { DedupeTable } from './dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
 import { IncomingCall } from './incoming-call.ts'
 import { lossError } from './loss.ts'
-import { IncomingNames, OutgoingNames } from './names.ts'
+import { helloNames, IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
@@ -51,6 +60,10 @@ export interface ConnectionStats extends SessionStats {
   subscriptions: number
   /** Events held for a subscriber that has no credit left (sent as it returns credit). */
   eventsWaiting: number
+  /** Events of a contract that failed their schema and were dropped. */
+  invalidEvents: number
+  /** Events of a contract dropped because too many waited behind an async validate(). */
+  eventsDroppedValidating: number
 }
 
 /** What the layer that owns a connection adds to it (not user options). */
@@ -69,6 +82,8 @@ export interface ConnectionExtras {
   onReady?: (conn: RpcConnection) => void
   /** The subscribers of this owner's connections (a server's outlive each connection). */
   subscribers?: SubscriberRegistry
+  /** The protocols this side offers (its contracts), put in the hello. */
+  protocols?: readonly ProtocolOffer[]
 }
 
 /** Handlers looked up by method name; shared by every connection of a server. */
@@ -76,6 +91,9 @@ export type HandlerTable = ReadonlyMap<string, Handler>
 
 const NO_HANDLERS: HandlerTable = new Map()
 const EMPTY = new Uint8Array(0)
+
+/** Most protocols a peer may offer on one connection (its OFFER frames add to its hello's). */
+const MAX_PEER_PROTOCOLS = 1024
 
 /** Room a MSG frame's header fields may take besides the body (ids, deadline, a 512-byte trace). */
 const MSG_HEADER_ALLOWANCE = 600
@@ -86,14 +104,20 @@ export interface ConnectionEvents {
   sendFailed: [err: SwitchboardError, name: string]
   /** An error nobody awaits, e.g. a one-way handler that threw (emitted only while someone listens). */
   error: [err: SwitchboardError]
+  /** The peer announced one more protocol it implements (an OFFER frame): its name. */
+  offer: [name: string]
   /** The peer sent GOAWAY with this code (GOING_AWAY, PAIR_FULL, …). */
   goaway: [code: ErrorCode]
   /** The session ended: `err` says why, undefined after a clean close. */
   close: [err: SwitchboardError | undefined]
 }
 
-export class RpcConnection extends EventEmitter<ConnectionEvents> {
+export class RpcConnection extends EventEmitter<ConnectionEvents> implements ContractTarget {
   readonly sweep = new DeadlineSweep()
+  /** What the peer offers (its hello's protocols), set once the hello exchange is done. */
+  peerProtocols: PeerProtocols | undefined
+  /** Counters of the contracts used on this connection. */
+  readonly contractStats: ContractStats = { invalidEvents: 0, eventsDroppedValidating: 0 }
   private session!: Session
   private codecImpl!: Codec
   private readonly handlers: HandlerTable
@@ -153,28 +177,72 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     extras: ConnectionExtras = {},
   ): Promise<RpcConnection> {
     const conn = new RpcConnection(handlers, options, extras)
-    conn.session = await Session.establish(transport, role, options, {
-      // The session reads no record before establish() has resolved (it holds the ones that
-      // came with the hello for a macrotask), so `conn.session` is always set here.
-      onChannel: (ch) => conn.onChannel(ch),
-      onMessage: (frame) => conn.onMessage(frame),
-      onReply: (frame) => conn.pending.get(frame.messageId)?.reply(frame),
-      onCancel: (id, code) => conn.incoming.get(id)?.cancel(code),
-      onName: (id, name) => conn.inNames.define(id, name),
-      onGoaway: (_last, code) => {
-        conn.goawayCode = code
-        conn.emit('goaway', code)
+    conn.session = await Session.establish(
+      transport,
+      role,
+      options,
+      {
+        // The session reads no record before establish() has resolved (it holds the ones that
+        // came with the hello for a macrotask), so `conn.session` is always set here.
+        onChannel: (ch) => conn.onChannel(ch),
+        onMessage: (frame) => conn.onMessage(frame),
+        onReply: (frame) => conn.pending.get(frame.messageId)?.reply(frame),
+        onCancel: (id, code) => conn.incoming.get(id)?.cancel(code),
+        onName: (id, name) => conn.inNames.define(id, name),
+        onOffer: (offer) => conn.onOffer(offer),
+        onGoaway: (_last, code) => {
+          conn.goawayCode = code
+          conn.emit('goaway', code)
+        },
+        onClose: (err) => conn.onSessionClose(err),
+        onFlushed: () => conn.onFlushed(),
+        busy: () => conn.pending.size > 0 || conn.incoming.size > 0,
       },
-      onClose: (err) => conn.onSessionClose(err),
-      onFlushed: () => conn.onFlushed(),
-      busy: () => conn.pending.size > 0 || conn.incoming.size > 0,
-    })
+      extras.protocols,
+    )
+    const { local, remote } = conn.session.agreement!
+    conn.peerProtocols = new PeerProtocols(remote.protocols)
+    // Hello-bound names: our table toward the peer starts with its hello's, its toward us with ours.
+    conn.outNames.preload(helloNames(remote.protocols))
+    conn.inNames.preload(helloNames(local.protocols))
     conn.codecImpl = codecByName(conn.session.agreement!.codec, options.extraCodecs)
     conn.maxSingleFrameBody = Math.max(0, conn.session.maxMessageFrameBytes - MSG_HEADER_ALLOWANCE)
     conn.remoteMaxMessageBytes = conn.session.remoteLimits!.maxMessageBytes
     conn.localMaxMessageBytes = conn.session.localLimits.maxMessageBytes
     extras.onReady?.(conn)
     return conn
+  }
+
+  /**
+   * A typed client of `protocol` (docs/contracts.md). Throws PROTOCOL_UNSUPPORTED when the peer
+   * does not offer it, or offers another major version.
+   */
+  use<P extends Protocol>(protocol: P, options: ContractOptions = {}): ProtocolClient<P> {
+    checkUse(protocol, this)
+    return new ContractClient(protocol, this, options.validate !== false)
+  }
+
+  /**
+   * @internal tells the peer that this side now implements `offer` too (an OFFER frame; a peer
+   * that does not know the frame skips it).
+   */
+  announce(offer: ProtocolOffer): void {
+    if (this.closeError !== undefined || this.session.state !== 'open') return
+    this.session.sendControl({ type: 'offer', offer })
+  }
+
+  private onOffer(offer: ProtocolOffer): void {
+    const peer = this.peerProtocols
+    if (peer === undefined) return
+    if (peer.get(offer.name) === undefined && peer.size >= MAX_PEER_PROTOCOLS)
+      throw sbError('PROTOCOL_ERROR', `peer offered more than ${MAX_PEER_PROTOCOLS} protocols`)
+    peer.add(offer)
+    this.emit('offer', offer.name)
+  }
+
+  /** @internal ContractTarget: the peer's offer is known once the connection exists. */
+  protocolsKnown(): Promise<void> {
+    return Promise.resolve()
   }
 
   /** Resolves once the peer processed our hello; rejects with its refusal (PAIR_FULL, …). */
@@ -706,6 +774,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       activeHandlers: this.activeHandlers,
       subscriptions: this.topics.subscriberCount,
       eventsWaiting: this.peerTopics.waitingCount,
+      invalidEvents: this.contractStats.invalidEvents,
+      eventsDroppedValidating: this.contractStats.eventsDroppedValidating,
     }
   }
 }

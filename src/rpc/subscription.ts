@@ -95,13 +95,43 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   held = 0
 
   get pending(): number {
-    return this.queue.length + this.held
+    return this.queue.length + this.held + this.validating
   }
+
+  /**
+   * @internal a contract's check of each event before it is delivered (contract-client.ts):
+   * it calls `accept` for the events that pass, in arrival order.
+   */
+  gate: ((value: unknown, accept: (value: unknown) => void, drop: () => void) => void) | undefined
+  /** Events handed to the gate and not yet accepted or dropped: they count as pending (credit). */
+  private validating = 0
 
   /** @internal an event arrived. */
   deliver(value: unknown, skipped: number): void {
     if (this.done) return
     this.dropped += skipped
+    if (this.gate !== undefined) {
+      this.validating++
+      return this.gate(value, this.validated, this.invalid)
+    }
+    this.accept(value)
+  }
+
+  /** The gate passed an event: it is delivered, and no longer pending in the gate. */
+  private readonly validated = (value: unknown): void => {
+    this.validating--
+    this.accept(value)
+    this.onTaken?.()
+  }
+
+  /** The gate dropped an event (invalid): its credit goes back. */
+  private readonly invalid = (): void => {
+    this.validating--
+    this.onTaken?.()
+  }
+
+  private readonly accept = (value: unknown): void => {
+    if (this.done) return
     if (this.onEvent !== undefined) {
       this.received++
       this.onEvent(value as T)

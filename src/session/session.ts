@@ -26,9 +26,9 @@ import { RecordPacker } from '../record/packer.ts'
 import type { Transport } from '../transport/types.ts'
 import type { RecordCipher } from '../wire/cipher.ts'
 import { MAX_RECORD_BODY, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
-import type { CancelFrame, Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
+import type { CancelFrame, Frame, MsgFrame, OfferFrame, ReplyFrame } from '../wire/frame.ts'
 import { encodeHandshakeRefusal, encodeHelloRefusal } from '../wire/handshake-unit.ts'
-import { encodePreamble } from '../wire/hello.ts'
+import { encodePreamble, type ProtocolOffer } from '../wire/hello.ts'
 import { UnitReader } from '../wire/unit-reader.ts'
 import { now } from './clock-and-hash.ts'
 import { Establishment } from './establishment.ts'
@@ -51,6 +51,8 @@ export interface SessionHandler {
   onCancel?(messageId: number, code: number): void
   /** The peer interned a name under an id in its table. */
   onName?(id: number, name: string): void
+  /** The peer now implements one more protocol (OFFER frame). */
+  onOffer?(offer: ProtocolOffer): void
   /**
    * The peer is going away; our messages after its first `lastProcessed` were refused (their
    * channels reset, their MSG frames told through their callbacks) with GOING_AWAY.
@@ -140,6 +142,7 @@ export class Session {
     role: 'dialer' | 'listener',
     options: SessionOptions,
     handler: SessionHandler,
+    protocols: readonly ProtocolOffer[],
   ) {
     this.transport = transport
     this.role = role
@@ -158,7 +161,7 @@ export class Session {
         compression: [...this.compressors.keys()],
         security: this.security.offer[role],
         limits: limitsToSettings(this.opts.limits),
-        protocols: [],
+        protocols,
       },
       maxHelloBytes: this.opts.maxHelloBytes,
       secure: {
@@ -190,8 +193,10 @@ export class Session {
     role: 'dialer' | 'listener',
     options: SessionOptions,
     handler: SessionHandler,
+    /** The protocols this side offers, for its hello (typed contracts, rpc/contract.ts). */
+    protocols: readonly ProtocolOffer[] = [],
   ): Promise<Session> {
-    const session = new Session(transport, role, options, handler)
+    const session = new Session(transport, role, options, handler, protocols)
     session.start()
     await session.ready
     return session
@@ -304,6 +309,7 @@ export class Session {
         onCancel: (id, code) => this.handler.onCancel?.(id, code),
         onSettingsAck: () => this.resolveConfirmed(),
         onName: (id, name) => this.handler.onName?.(id, name),
+        onOffer: (offer) => this.handler.onOffer?.(offer),
         onGoaway: (last, code) => this.onGoaway(last, code),
         onFlush: () => this.scheduleFlush(),
         onFatal: (err) => this.fail(err),
@@ -363,7 +369,7 @@ export class Session {
   }
 
   /** Sends a REPLY or CANCEL (ignored once closed: nobody is left to read it). */
-  sendControl(frame: ReplyFrame | CancelFrame): void {
+  sendControl(frame: ReplyFrame | CancelFrame | OfferFrame): void {
     if (this.mux === undefined || this.state === 'closed') return
     this.mux.control(frame)
   }

@@ -62,7 +62,8 @@ export function seededRandom(seed: number): () => number {
 }
 
 class Pipe {
-  private sent = 0
+  /** Bytes that arrived from `from` (forwarded, held or cut off). */
+  sent = 0
   private stalled: Buffer[] | undefined
   private queue: Promise<void> = Promise.resolve()
 
@@ -142,6 +143,11 @@ export class ProxiedConnection {
   readonly timers = new Set<NodeJS.Timeout>()
   private readonly pipes: Pipe[] = []
   closed = false
+
+  /** Bytes that arrived from the client (up) and from the server (down) on this connection. */
+  get bytes(): { up: number; down: number } {
+    return { up: this.pipes[0]?.sent ?? 0, down: this.pipes[1]?.sent ?? 0 }
+  }
 
   constructor(
     readonly client: Socket,

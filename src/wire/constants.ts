@@ -59,6 +59,11 @@ export const FrameType = {
   REPLY: 0x0c,
   /** The caller gives up on a request (cancelled, deadline): its message id and a code. */
   CANCEL: 0x0d,
+  /**
+   * The sender now also implements one more protocol (or another version of one it offered):
+   * the layout of one PROTOCOLS entry of the hello.
+   */
+  OFFER: 0x0e,
 } as const
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType]
 

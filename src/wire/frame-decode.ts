@@ -7,6 +7,7 @@ import { sbError } from '../errors.ts'
 import { FrameFlag, FrameType, WireLimits } from './constants.ts'
 import { Cursor } from './cursor.ts'
 import type { Frame, MsgFrame } from './frame.ts'
+import { readOffer } from './hello.ts'
 
 const EMPTY = new Uint8Array(0)
 const payloadCursor = new Cursor(EMPTY)
@@ -162,6 +163,11 @@ export function readFrame(cur: Cursor): Frame {
       frame = { type: 'name', id, name }
       break
     }
+    case FrameType.OFFER:
+      requireNoFlags('OFFER', flags, 0)
+      requireConnectionLevel('OFFER', channel)
+      frame = { type: 'offer', offer: readOffer(p) }
+      break
     default:
       return { type: 'unknown', typeByte, flags, channel, payload: p.bytes(p.remaining) }
   }

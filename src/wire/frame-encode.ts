@@ -6,6 +6,7 @@
 import { sbError } from '../errors.ts'
 import { FrameFlag, FrameType } from './constants.ts'
 import type { Frame, NameFrame } from './frame.ts'
+import { encodeOffer } from './hello.ts'
 import { varintSize, writeVarint } from './varint.ts'
 
 const utf8 = new TextEncoder()
@@ -49,6 +50,8 @@ export function fixedPayloadSize(frame: Frame): number {
     }
     case 'name':
       return varintSize(frame.id) + nameBytes(frame).length
+    case 'offer':
+      return encodeOffer(frame.offer).length
     case 'unknown':
       return frame.payload.length
   }
@@ -68,6 +71,7 @@ const typeBytes: Record<Exclude<Frame['type'], 'unknown'>, number> = {
   msg: FrameType.MSG,
   reply: FrameType.REPLY,
   cancel: FrameType.CANCEL,
+  offer: FrameType.OFFER,
 }
 
 function flagsOf(frame: Frame): number {
@@ -211,6 +215,12 @@ export function writeFrameHeader(
     case 'name': {
       pos = writeVarint(buf, pos, frame.id)
       const bytes = nameBytes(frame)
+      buf.set(bytes, pos)
+      pos += bytes.length
+      break
+    }
+    case 'offer': {
+      const bytes = encodeOffer(frame.offer)
       buf.set(bytes, pos)
       pos += bytes.length
       break

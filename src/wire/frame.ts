@@ -7,6 +7,8 @@
  * Frames never span records, so a frame is decoded from a complete record plaintext: running
  * past the end is FRAME_MALFORMED, not "need more bytes".
  */
+import type { ProtocolOffer } from './hello.ts'
+
 export interface OpenFrame {
   type: 'open'
   channel: number
@@ -107,6 +109,11 @@ export interface CancelFrame {
   messageId: number
   code: number
 }
+/** The sender now implements one more protocol (docs/protocol.md, OFFER). */
+export interface OfferFrame {
+  type: 'offer'
+  offer: ProtocolOffer
+}
 /** A frame type this implementation does not know; a receiver skips it (forward compatibility). */
 export interface UnknownFrame {
   type: 'unknown'
@@ -129,4 +136,5 @@ export type Frame =
   | MsgFrame
   | ReplyFrame
   | CancelFrame
+  | OfferFrame
   | UnknownFrame

@@ -108,14 +108,28 @@ export function encodeHello(h: Hello): Uint8Array {
   })
   w.field(HelloKey.PROTOCOLS, (f) => {
     f.varint(h.protocols.length)
-    for (const p of h.protocols) {
-      f.string(p.name)
-      f.varint(p.version)
-      f.strings(p.methods)
-      f.strings(p.events)
-    }
+    for (const p of h.protocols) writeOffer(f, p)
   })
   return w.finish()
+}
+
+function writeOffer(w: Writer, p: ProtocolOffer): void {
+  w.string(p.name)
+  w.varint(p.version)
+  w.strings(p.methods)
+  w.strings(p.events)
+}
+
+/** One protocol offer as the hello's PROTOCOLS field and the OFFER frame carry it. */
+export function encodeOffer(p: ProtocolOffer): Uint8Array {
+  const w = new Writer()
+  writeOffer(w, p)
+  return w.finish()
+}
+
+/** Reads one protocol offer (name, version, methods, events) at the cursor. */
+export function readOffer(c: Cursor): ProtocolOffer {
+  return { name: readString(c), version: c.varint(), methods: readStrings(c), events: readStrings(c) }
 }
 
 /** Prefixes a hello body with its u32 big-endian length, as sent. */
@@ -194,14 +208,7 @@ export function decodeHello(body: Uint8Array): Hello {
       case HelloKey.PROTOCOLS: {
         const count = f.varint()
         if (count > f.remaining) throw sbError('FRAME_MALFORMED', 'protocol count overruns its field')
-        for (let i = 0; i < count; i++) {
-          hello.protocols.push({
-            name: readString(f),
-            version: f.varint(),
-            methods: readStrings(f),
-            events: readStrings(f),
-          })
-        }
+        for (let i = 0; i < count; i++) hello.protocols.push(readOffer(f))
         break
       }
       default:

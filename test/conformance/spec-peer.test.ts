@@ -1,6 +1,7 @@
 /**
  * Conformance of the real server with docs/protocol.md, checked by a peer written only from that
- * document (spec-peer.ts: no import from src/ but `listen`, which starts the server in-process).
+ * document (spec-peer.ts: no import from src/ but `listen`, which starts the server in-process,
+ * and `defineProtocol` for the contracts test).
  *
  * - Every golden frame vector (test/fixtures/golden/frames.json) and the golden session
  *   transcript go through the spec peer's own decoder and encoder, byte for byte, so the spec,
@@ -17,7 +18,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, before, test } from 'node:test'
-import { listen } from '../../src/index.ts'
+import { defineProtocol, listen } from '../../src/index.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
 import { withTimeout } from '../helpers/wait.ts'
 import {
@@ -202,6 +203,32 @@ test('an unbound name id is a connection error: GOAWAY PROTOCOL_ERROR, then clos
     assert.equal(goaway.code, W.PROTOCOL_ERROR)
     assert.ok(goaway.lastProcessed <= 1)
     assert.equal(peer.inbox.filter((f) => f.type === 'reply').length, 0, 'no REPLY for it')
+    await peer.waitEnd()
+  } finally {
+    peer.destroy()
+  }
+})
+
+test('OFFER frames are read; more than 1024 protocols from one peer is PROTOCOL_ERROR', async () => {
+  const peer = new SpecPeer({ path: socketPath })
+  try {
+    await peer.establish()
+    // The same protocol offered again replaces it: no limit reached.
+    const same = Array.from({ length: 1100 }, () => ({
+      type: 'offer' as const,
+      offer: { name: 'p', version: 1, methods: ['m'], events: [] },
+    }))
+    peer.send(same)
+    const echoed = await peer.reply(peer.message(K.REQUEST, 'echo', mp.str('still here')))
+    assert.equal(echoed.status, 0)
+    const many = Array.from({ length: 1025 }, (_, i) => ({
+      type: 'offer' as const,
+      offer: { name: `p${i}`, version: 1, methods: [], events: [] },
+    }))
+    peer.send(many.slice(0, 600))
+    peer.send(many.slice(600))
+    const goaway = await peer.take((f): f is FrameOf<'goaway'> => f.type === 'goaway', 'GOAWAY')
+    assert.equal(goaway.code, W.PROTOCOL_ERROR)
     await peer.waitEnd()
   } finally {
     peer.destroy()
@@ -456,6 +483,88 @@ test('a session with the real server, driven by the spec alone', async (t) => {
     assert.deepEqual(peer.violations, [], 'the server broke no rule the spec peer checks')
   } finally {
     peer.destroy()
+  }
+})
+
+// ---------------------------------------------------------------- contracts (§4 PROTOCOLS, §8 OFFER)
+
+test('contracts: PROTOCOLS in the hello, OFFER for one implemented later, INPUT_INVALID', async () => {
+  const contracts = await listen('spec-contracts')
+  // A Standard Schema written by hand (the spec peer knows no schema library): a string.
+  const text = {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'spec-test',
+      validate: (v: unknown) =>
+        typeof v === 'string' ? { value: v } : { issues: [{ message: 'not a string', path: ['x'] }] },
+      types: undefined as unknown as { input: string; output: string },
+    },
+  }
+  contracts.implement(
+    defineProtocol({
+      name: 'p1',
+      version: '1.2',
+      requests: { echo: { input: text, output: text } },
+      events: { tick: text },
+    }),
+    {
+      echo: (s) => s,
+    },
+  )
+  const peer = new SpecPeer({ path: contracts.address.slice('unix:'.length) })
+  try {
+    await peer.establish()
+    assert.deepEqual(peer.serverHello!.protocols, [
+      { name: 'p1', version: 65536 + 2, methods: ['echo'], events: ['tick'] },
+    ])
+    contracts.implement(
+      defineProtocol({ name: 'p2', version: '3.0', requests: { up: { input: text, output: text } } }),
+      {
+        up: (s) => s.toUpperCase(),
+      },
+    )
+    const offer = await peer.take((f): f is FrameOf<'offer'> => f.type === 'offer', 'the OFFER')
+    assert.deepEqual(offer.offer, { name: 'p2', version: 3 * 65536, methods: ['up'], events: [] })
+    // A contract's method is the name `protocol/method`. The hello bound p1's names (§14):
+    // p1/echo is id 1 and p1/tick id 2 of our table, without NAME; p2 came later, with NAME.
+    assert.deepEqual(peer.name('p1/echo'), { id: 1, frames: [] })
+    const ok = await peer.reply(peer.message(K.REQUEST, 'p2/up', mp.str('ab')))
+    assert.deepEqual(
+      peer.name('p2/up'),
+      { id: 3, frames: [] },
+      'bound by its NAME, after the hello-bound ids',
+    )
+    assert.deepEqual(ok, {
+      type: 'reply',
+      messageId: ok.messageId,
+      status: 0,
+      raw: false,
+      data: mp.str('AB'),
+    })
+    const echoed = await peer.reply(peer.message(K.REQUEST, 'p1/echo', mp.str('hi')))
+    assert.deepEqual(echoed.data, mp.str('hi'))
+    const bad = await peer.reply(peer.message(K.REQUEST, 'p1/echo', mp.int(5)))
+    assert.equal(bad.status, W.INPUT_INVALID)
+    const detail = JSON.parse(Buffer.from(bad.data).toString('utf8')) as Record<string, unknown>
+    assert.equal(detail['code'], 'INPUT_INVALID')
+    assert.deepEqual(detail['details'], { issues: [{ path: ['x'], message: 'not a string' }], truncated: 0 })
+    // A 2.0 peer binds its names from 1 with NAME: that rebinds the hello-bound ids, once.
+    const legacy = new SpecPeer({ path: contracts.address.slice('unix:'.length), helloBound: false })
+    try {
+      await legacy.establish()
+      const up = await legacy.reply(legacy.message(K.REQUEST, 'p2/up', mp.str('x')))
+      assert.deepEqual(up.data, mp.str('X'))
+      const again = await legacy.reply(legacy.message(K.REQUEST, 'p1/echo', mp.str('y')))
+      assert.deepEqual(again.data, mp.str('y'))
+      assert.deepEqual(legacy.name('p2/up'), { id: 1, frames: [] }, 'the 2.0 peer bound p2/up as id 1')
+      assert.deepEqual(legacy.violations, [])
+    } finally {
+      legacy.destroy()
+    }
+    assert.deepEqual(peer.violations, [])
+  } finally {
+    peer.destroy()
+    await withTimeout(contracts.close(), 10_000, 'the contracts server to close')
   }
 })
 

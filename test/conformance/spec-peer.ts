@@ -126,6 +126,7 @@ export const T = {
   MSG: 0x0b,
   REPLY: 0x0c,
   CANCEL: 0x0d,
+  OFFER: 0x0e,
 } as const
 
 /** Frame flag bits (§8). */
@@ -161,6 +162,7 @@ export const W = {
   MESSAGE_TOO_LARGE: 34,
   PAIR_FULL: 39,
   GOING_AWAY: 40,
+  INPUT_INVALID: 52,
 } as const
 
 /** The frame model of the golden vectors (§20): field names and which fields are optional. */
@@ -197,6 +199,7 @@ export type SpecFrame =
     }
   | { type: 'reply'; messageId: number; status: number; raw: boolean; data: Uint8Array }
   | { type: 'cancel'; messageId: number; code: number }
+  | { type: 'offer'; offer: SpecOffer }
   | { type: 'unknown'; typeByte: number; flags: number; channel: number; payload: Uint8Array }
 
 export type FrameOf<N extends SpecFrame['type']> = Extract<SpecFrame, { type: N }>
@@ -333,6 +336,10 @@ export function encodeFrame(f: SpecFrame): Uint8Array {
       type = T.CANCEL
       pushVarint(p, f.messageId)
       pushVarint(p, f.code)
+      break
+    case 'offer':
+      type = T.OFFER
+      p.push(...offerBytes(f.offer))
       break
     case 'unknown':
       type = f.typeByte
@@ -489,6 +496,11 @@ export function decodeFrame(r: Reader): SpecFrame {
       onChannelZero('CANCEL', channel)
       frame = { type: 'cancel', messageId: p.varint(), code: p.varint() }
       break
+    case T.OFFER:
+      allowFlags('OFFER', flags, 0)
+      onChannelZero('OFFER', channel)
+      frame = { type: 'offer', offer: readOffer(p) }
+      break
     default:
       // §18 rule 1: an unknown type is skipped whatever its flags and channel.
       return { type: 'unknown', typeByte, flags, channel, payload: p.bytes(p.remaining) }
@@ -569,8 +581,30 @@ export interface SpecHello {
   security: string[]
   /** LIMITS pairs in the order sent. */
   limits: [number, number][]
-  /** PROTOCOLS count (0 in this version); undefined when the field is absent. */
-  protocols?: number
+  /** PROTOCOLS entries; undefined when the field is absent. */
+  protocols?: SpecOffer[]
+}
+
+/** One PROTOCOLS entry of a hello, and the payload of OFFER (§4, §8). */
+export interface SpecOffer {
+  name: string
+  /** major × 65536 + minor. */
+  version: number
+  methods: string[]
+  events: string[]
+}
+
+function offerBytes(o: SpecOffer): number[] {
+  const out: number[] = []
+  pushString(out, o.name)
+  pushVarint(out, o.version)
+  out.push(...stringList(o.methods), ...stringList(o.events))
+  return out
+}
+
+function readOffer(f: Reader): SpecOffer {
+  const [name] = readStrings(f, 1)
+  return { name: name!, version: f.varint(), methods: readStringList(f), events: readStringList(f) }
 }
 
 function pushString(out: number[], s: string): void {
@@ -607,7 +641,11 @@ export function encodeHello(h: SpecHello): Uint8Array {
     pushVarint(limits, v)
   }
   pushField(out, 7, limits)
-  if (h.protocols !== undefined) pushField(out, 8, varintBytes(h.protocols))
+  if (h.protocols !== undefined) {
+    const v = varintBytes(h.protocols.length)
+    for (const o of h.protocols) v.push(...offerBytes(o))
+    pushField(out, 8, v)
+  }
   return Uint8Array.from(out)
 }
 
@@ -622,6 +660,10 @@ export function frameHello(body: Uint8Array): Uint8Array {
 function readStringList(f: Reader): string[] {
   const count = f.varint()
   if (count > f.remaining) throw new SpecError('FRAME_MALFORMED', 'string list count overruns its field')
+  return readStrings(f, count)
+}
+
+function readStrings(f: Reader, count: number): string[] {
   const out: string[] = []
   for (let i = 0; i < count; i++) {
     const n = f.length(1024)
@@ -674,8 +716,9 @@ export function decodeHello(body: Uint8Array): SpecHello {
         break
       case 8: {
         const count = f.varint()
-        if (count !== 0) throw new SpecError('FRAME_MALFORMED', 'this peer reads only PROTOCOLS count 0')
-        h.protocols = count
+        if (count > f.remaining) throw new SpecError('FRAME_MALFORMED', 'PROTOCOLS count overruns its field')
+        h.protocols = []
+        for (let i = 0; i < count; i++) h.protocols.push(readOffer(f))
         break
       }
       default:
@@ -735,6 +778,11 @@ export interface PeerOptions {
   limits?: [number, number][]
   /** Default timeout of every wait, ms. */
   timeoutMs?: number
+  /**
+   * Use the names the server's hello binds (§14, since 2.1). Default true; false acts as a 2.0
+   * peer: every name is bound with NAME, from id 1.
+   */
+  helloBound?: boolean
 }
 
 interface Waiter {
@@ -773,6 +821,9 @@ export class SpecPeer {
   private nextChannelId = 1
   private nextMessageIdValue = 1
   private readonly ourNames = new Map<string, number>()
+  /** The last id bound in our table (by the server's hello or by our NAME frames). */
+  private lastNameId = 0
+  private readonly helloBound: boolean
   /** The server's name table (its NAME frames). */
   readonly serverNames = new Map<number, string>()
 
@@ -792,6 +843,7 @@ export class SpecPeer {
   private readonly waiters = new Set<Waiter>()
 
   constructor(options: PeerOptions) {
+    this.helloBound = options.helloBound ?? true
     this.ourLimits = options.limits ?? []
     this.timeoutMs = options.timeoutMs ?? 5000
     this.recvConnRemaining = this.ourLimit(S.CONNECTION_WINDOW)
@@ -823,7 +875,7 @@ export class SpecPeer {
       compression: [],
       security: ['none'],
       limits: this.ourLimits,
-      protocols: 0,
+      protocols: [],
     }
   }
 
@@ -930,6 +982,14 @@ export class SpecPeer {
     if (!h.codecs.includes('msgpack')) throw new SpecError('NEGOTIATION_FAILED', 'no msgpack')
     if (!h.security.includes('none')) throw new SpecError('NEGOTIATION_FAILED', 'no security none')
     this.sendConnCredit = limitOf(h, S.CONNECTION_WINDOW)
+    // §14: the server's PROTOCOLS bind ids 1..N of our table toward it: methods, then events.
+    if (!this.helloBound) return
+    for (const p of h.protocols ?? []) {
+      for (const n of [...p.methods, ...p.events]) {
+        const id = ++this.lastNameId
+        if (!this.ourNames.has(`${p.name}/${n}`)) this.ourNames.set(`${p.name}/${n}`, id)
+      }
+    }
   }
 
   private onFrame(f: SpecFrame): void {
@@ -1123,7 +1183,7 @@ export class SpecPeer {
   name(name: string): { id: number; frames: SpecFrame[] } {
     const known = this.ourNames.get(name)
     if (known !== undefined) return { id: known, frames: [] }
-    const id = this.ourNames.size + 1
+    const id = ++this.lastNameId
     this.ourNames.set(name, id)
     return { id, frames: [{ type: 'name', id, name }] }
   }

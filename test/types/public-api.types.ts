@@ -39,10 +39,10 @@ import {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-type IsAny<T> = 0 extends 1 & T ? true : false
-type Equal<A, B> = (<G>() => G extends A ? 1 : 2) extends <G>() => G extends B ? 1 : 2 ? true : false
+export type IsAny<T> = 0 extends 1 & T ? true : false
+export type Equal<A, B> = (<G>() => G extends A ? 1 : 2) extends <G>() => G extends B ? 1 : 2 ? true : false
 /** Compiles only when its argument is `true`. */
-function expect<_T extends true>(): void {}
+export function expect<_T extends true>(): void {}
 
 type Prev = [never, 0, 1, 2, 3, 4, 5]
 /**
@@ -88,7 +88,7 @@ type ParamAnyPaths<A, Path extends string, Depth extends number> = A extends rea
     : { [I in keyof A & `${number}`]: AnyPaths<A[I], `${Path}(arg ${I})`, Depth> }[keyof A & `${number}`]
   : never
 /** Compiles only when T has no `any` inside (the error names the first paths found). */
-function expectNoAny<T>(..._none: AnyPaths<T> extends never ? [] : [anyAt: AnyPaths<T>]): void {}
+export function expectNoAny<T>(..._none: AnyPaths<T> extends never ? [] : [anyAt: AnyPaths<T>]): void {}
 
 // ---- no `any` in the exported types ------------------------------------------------------------
 

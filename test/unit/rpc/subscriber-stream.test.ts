@@ -125,7 +125,7 @@ test('block: a full queue holds the publish; credit admits it; no progress for p
   stream.offer(2, body(6), outcomes) // blocked again, and nothing more is credited
   await waitFor(() => outcomes.log.length === 4, { what: 'the publish to give up' })
   assert.equal(outcomes.log[3], 'failed sub-1 PUBLISH_TIMEOUT')
-  assert.equal(ch.resetCode, 52, 'the subscriber hears PUBLISH_TIMEOUT')
+  assert.equal(ch.resetCode, 54, 'the subscriber hears PUBLISH_TIMEOUT')
   assert.equal(registry.size, 0)
   assert.equal(registry.queuedBytes, 0, 'its held bytes were released')
   // It comes back asking to resume: the failure is remembered and told.

@@ -52,7 +52,19 @@ test('golden: the notes annotate exactly the bytes of each vector, in order', ()
 
 test('golden: the vectors cover every frame type and every OPEN optional field and flag', () => {
   const types = new Set(golden.map((v) => v.frame['type']))
-  for (const t of ['open', 'data', 'end', 'reset', 'credit', 'ping', 'pong', 'goaway', 'settings', 'name']) {
+  for (const t of [
+    'open',
+    'data',
+    'end',
+    'reset',
+    'credit',
+    'ping',
+    'pong',
+    'goaway',
+    'settings',
+    'name',
+    'offer',
+  ]) {
     assert.ok(types.has(t), `no vector for ${t}`)
   }
   assert.ok(types.has('unknown'), 'no vector for an unknown frame type')
@@ -164,7 +176,7 @@ test('truncation: a record body cut inside a frame is FRAME_MALFORMED; cut betwe
 // ---------------------------------------------------------------- forward compatibility
 
 test('unknown frame types are returned as unknown, and decoding goes on after them', () => {
-  const unknownTypes = [0x00, 0x0e, 0x40, 0xff]
+  const unknownTypes = [0x00, 0x0f, 0x40, 0xff]
   for (const type of unknownTypes) {
     const bytes = concat(raw(type, 0xff, 5, 'c0ffee'), raw(FrameType.DATA, 0x01, 1, '6869'))
     const frames = readFrames(bytes)

@@ -214,8 +214,23 @@ export const arbitraryFrame: fc.Arbitrary<Frame> = fc.oneof(
   ),
   fc.record(
     {
+      type: fc.constant('offer' as const),
+      offer: fc.record(
+        {
+          name: fc.string({ maxLength: 20 }),
+          version: num,
+          methods: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
+          events: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
+        },
+        plain,
+      ),
+    },
+    plain,
+  ),
+  fc.record(
+    {
       type: fc.constant('unknown' as const),
-      typeByte: fc.oneof(fc.constant(0), fc.integer({ min: 0x0e, max: 0xff })),
+      typeByte: fc.oneof(fc.constant(0), fc.integer({ min: 0x0f, max: 0xff })),
       flags: fc.integer({ min: 0, max: 0xff }),
       channel: fc.oneof(fc.constant(0), channel),
       payload: fc.uint8Array({ maxLength: 64 }),

@@ -11,6 +11,7 @@ import { DESCRIBE_METHOD, type Description, type JsonSchema } from '../rpc/contr
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
+import { peerAddressNote, resolveTarget } from './peer-target.ts'
 
 export const describe: Command = {
   name: 'describe',
@@ -19,11 +20,12 @@ export const describe: Command = {
     'examples:',
     '  switchboard describe my-app',
     '  switchboard describe tcp://10.0.0.5:4000 --json',
+    '  switchboard describe sb:billing',
     '',
     'Each protocol is printed with its version, its requests (input and output JSON Schema) and',
     'its events (JSON Schema), where the schema library provides Standard JSON Schema.',
   ].join('\n'),
-  positionals: [{ name: 'ADDRESS', description: `the service: ${addressDescription}` }],
+  positionals: [{ name: 'ADDRESS', description: `the service: ${addressDescription}, ${peerAddressNote}` }],
   options: {
     json: { type: 'boolean', description: 'print one line of JSON instead of text' },
     ...securityOptions,
@@ -33,7 +35,8 @@ export const describe: Command = {
     checkAddress(address, 'describe')
     let link: Link | undefined
     try {
-      link = await connect(address, { ...endpointOptionsFrom(io, args.options), reconnect: false })
+      const target = await resolveTarget(address, io)
+      link = await connect(target, { ...endpointOptionsFrom(io, args.options), reconnect: false })
       await link.ready()
       const described = await describeLink(link, io)
       if (args.options['json'] === true) writeLine(io.stdout, JSON.stringify(described))

@@ -22,6 +22,9 @@ import { openLink } from '../link/api.ts'
 import type { Link } from '../link/link.ts'
 import type { ConnectOptions } from '../link/options.ts'
 import type { Server } from '../link/server.ts'
+import type { ContractHandlers, ContractOptions, Protocol } from '../rpc/contract.ts'
+import type { ProtocolPublisher } from '../rpc/contract-client.ts'
+import { ContractPublisher } from '../rpc/contract-registry.ts'
 import type { PublishReport } from '../rpc/fanout.ts'
 import type { Subscription } from '../rpc/subscription.ts'
 import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
@@ -114,6 +117,26 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   handle<In = unknown, Out = unknown>(method: string, handler: Handler<In, Out>): this {
     this.server.handle(method, handler)
     return this
+  }
+
+  /**
+   * Serves `protocol` (a typed contract, docs/contracts.md) to every peer that calls this one,
+   * and lists it (`name@version`) in this peer's directory entry. Returns the publisher of its
+   * events: each publish goes to every subscriber, as publish() does.
+   */
+  implement<P extends Protocol>(
+    protocol: P,
+    handlers: ContractHandlers<P>,
+    options: ContractOptions = {},
+  ): ProtocolPublisher<P, PeerPublishReport> {
+    this.assertJoined()
+    this.server.implement(protocol, handlers, options)
+    const listed = `${protocol.name}@${protocol.version}`
+    void this.rewriteEntry((e) => ({
+      ...e,
+      protocols: [...e.protocols.filter((p) => !p.startsWith(`${protocol.name}@`)), listed],
+    })).catch((err) => this.report(err as SwitchboardError))
+    return new ContractPublisher(protocol, (topic, data, opts) => this.publish(topic, data, opts))
   }
 
   // ---- by name -------------------------------------------------------------------------------

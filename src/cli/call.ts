@@ -8,6 +8,7 @@ import { type FileHandle, open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { connect } from '../link/api.ts'
 import type { Link } from '../link/link.ts'
+import { DEFAULT_CALL_TIMEOUT_MS } from '../rpc/defaults.ts'
 import type { RequestOptions } from '../rpc/types.ts'
 import { errnoCode } from '../transport/errno.ts'
 import type { Command } from './command.ts'
@@ -37,7 +38,7 @@ export const call: Command = {
     timeout: {
       type: 'string',
       valueName: 'MS',
-      description: 'deadline of the call in ms (default 30000; none for a --stream call)',
+      description: `deadline of the call in ms (default ${DEFAULT_CALL_TIMEOUT_MS}; none for a --stream call)`,
     },
     stream: {
       type: 'string',

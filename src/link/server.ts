@@ -9,7 +9,7 @@ import { RpcConnection } from '../rpc/connection.ts'
 import { DedupeTable } from '../rpc/dedupe.ts'
 import type { SendSink } from '../rpc/sinks.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
-import { HandshakeGate } from '../session/handshake-limits.ts'
+import { defaultHandshakeLimits, HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
 import { listen as listenTransport } from '../transport/listen.ts'
 import type { Transport, TransportListener } from '../transport/types.ts'
@@ -119,7 +119,7 @@ export class Server extends EventEmitter<ServerEvents> {
       refuseHandshake(transport, sbError('GOING_AWAY', 'server is closing'))
       return
     }
-    const max = this.options.maxConnections ?? 1024
+    const max = this.options.maxConnections ?? defaultHandshakeLimits.maxConnections
     const admitted = this.gate.enter(transport.remoteAddress)
     if (admitted instanceof SwitchboardError) {
       refuseHandshake(transport, admitted)
@@ -127,8 +127,8 @@ export class Server extends EventEmitter<ServerEvents> {
       return
     }
     this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.gate.count)
-    // onReady runs before the calls that came in the hello's read are replayed, so a handler
-    // of the first call already sees this connection in `connections` (and 'connection' fired).
+    // onReady runs before the session reads the records that came with the hello (it holds them
+    // for a macrotask), so a handler of the first call already sees this connection in `connections` (and 'connection' fired).
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,
       identityOf: peerIdentity,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the benchmark needs beyond the root's node_modules, installed only when missing:
-#   - Debian packages through scripts/ensure-packages.sh: openssl (the TLS rows' test CA) and
-#     nats-server (the nats row's broker; the runner starts its own on 127.0.0.1);
+#   - Debian packages through scripts/ensure-packages.sh: nats-server (the nats row's broker; the
+#     runner starts its own on 127.0.0.1); the TLS rows use the committed test/fixtures/tls;
 #   - bench/'s own npm dependencies (the peers, pinned in bench/package.json) with `npm ci` from
 #     the committed bench/package-lock.json; install scripts are denied there (allowScripts).
 #
@@ -17,8 +17,6 @@ if [[ ! -d "$root/node_modules/tsx" ]]; then
   echo "bench/setup.sh: tsx is missing: run npm ci in $root first" >&2
   exit 1
 fi
-
-bash "$root/scripts/ensure-packages.sh" openssl
 
 stamp="$here/node_modules/.package-lock.json"
 if [[ "${1:-}" == "--ci" || ! -f "$stamp" || "$here/package-lock.json" -nt "$stamp" ]]; then

@@ -3,7 +3,7 @@
 # (apt-get update runs only then). Arguments: PACKAGE or PACKAGE:COMMAND (default COMMAND =
 # PACKAGE). Needs root (or sudo) only when something is missing.
 #
-#   bash scripts/ensure-packages.sh openssl iproute2:ip
+#   bash scripts/ensure-packages.sh nats-server iproute2:ip
 set -euo pipefail
 
 missing=()

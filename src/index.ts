@@ -6,6 +6,7 @@
 export type { PeerEntry } from './discovery/types.ts'
 export type { ErrorCode } from './errors.ts'
 export { ErrorCodes, isSwitchboardError, SwitchboardError } from './errors.ts'
+export type { KeyPair } from './handshake/crypto.ts'
 export type { PairLink, PairOptions } from './link/api.ts'
 export { connect, listen, pair } from './link/api.ts'
 export type { LinkTuning } from './link/defaults.ts'
@@ -74,6 +75,15 @@ export type {
   SubscribeOptions,
 } from './rpc/types.ts'
 export { defaultHandshakeLimits } from './session/handshake-limits.ts'
+export {
+  generateKeyPair,
+  generateSecret,
+  readKeyPairFile,
+  readPublicKey,
+  readSecretFile,
+  writeKeyPairFile,
+  writeSecretFile,
+} from './session/key-files.ts'
 export { defaultSessionOptions } from './session/options.ts'
 export type { KeysOption, SecurityOptions } from './session/security-options.ts'
 export type { TlsOptions, Transport } from './transport/types.ts'

@@ -70,8 +70,6 @@ export const budget = {
   reconnectDelayMs: 50,
   /** Default timeout of test/helpers/wait.ts: how long a test waits for an event before failing. */
   waitTimeoutMs: 10_000,
-  /** Wall-clock budget of one test file; scripts/run-tests.ts kills a file running longer. */
-  perFileTimeoutMs: 60_000,
 } as const
 
 export type Budget = typeof budget

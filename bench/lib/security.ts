@@ -4,13 +4,13 @@
  *
  *   bench.secret             a 32-byte shared secret (0600), for switchboard-secret
  *   noise-{server,client}.key  X25519 key pairs (and their .pub), for switchboard-keys
- *   ca.crt, server.*         a test CA and a server certificate for 127.0.0.1, for switchboard-tls
+ *   ca.crt, server.*         the committed test CA and server certificate (test/fixtures/tls), for switchboard-tls
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, readFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import type { ConnectOptions, ListenOptions } from '../../src/index.ts'
 import { keygenKeyPair, keygenSecret } from '../../src/session/key-files.ts'
-import { makeTestCerts } from '../../test/helpers/certs.ts'
+import { testCerts } from '../../test/helpers/certs.ts'
 import type { AgentEnv, SwitchboardSystem, SystemName } from './common.ts'
 
 export function prepareSecurityMaterial(dir: string, systems: readonly SystemName[]): void {
@@ -19,7 +19,9 @@ export function prepareSecurityMaterial(dir: string, systems: readonly SystemNam
     keygenKeyPair({ out: join(dir, 'noise-server.key') })
     keygenKeyPair({ out: join(dir, 'noise-client.key') })
   }
-  if (systems.includes('switchboard-tls')) makeTestCerts(dir)
+  if (systems.includes('switchboard-tls')) {
+    for (const file of Object.values(testCerts)) copyFileSync(file, join(dir, basename(file)))
+  }
 }
 
 type Cell = Pick<AgentEnv, 'transport' | 'cell'>

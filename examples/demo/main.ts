@@ -12,9 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { ProgressBar } from '../../src/cli/progress.ts'
-import { connect, isSwitchboardError, type Link } from '../../src/index.ts'
-import { keygenSecret } from '../../src/session/key-files.ts'
+import { connect, generateSecret, isSwitchboardError, type Link, writeSecretFile } from '../../src/index.ts'
 import { peersByName } from './peers.ts'
 
 const ECHOES = 2_000
@@ -45,7 +43,7 @@ async function main(): Promise<void> {
   const keys = await mkdtemp(join(tmpdir(), 'switchboard-demo-'))
   process.on('exit', () => rmSync(keys, { recursive: true, force: true }))
   const secretFile = join(keys, 'demo.secret')
-  keygenSecret({ out: secretFile })
+  writeSecretFile(secretFile, generateSecret())
   const service = start('service.ts', [name, secretFile])
   const ready = await within(10_000, 'the service to start', lineOf(service, /^ready (\S+) (\S+)$/))
   const [, address = '', tcpAddress = ''] = ready
@@ -163,8 +161,14 @@ async function main(): Promise<void> {
 /** Streams STREAM_BYTES of seeded pseudo-random bytes to `sink`; returns the agreed digest. */
 async function streamed(link: Link): Promise<string> {
   const ours = createHash('sha256')
-  // The CLI's progress bar, on a terminal only (a log should not fill with redraws).
-  const bar = process.stdout.isTTY ? new ProgressBar(process.stdout, { total: STREAM_BYTES }) : undefined
+  // Progress in tenths, on a terminal only (a log should not fill with redraws).
+  let shown = 0
+  const progress = (sent: number): void => {
+    const tenth = Math.floor((10 * sent) / STREAM_BYTES)
+    if (!process.stdout.isTTY || tenth === shown) return
+    shown = tenth
+    process.stdout.write(`\rstream: ${tenth * 10}%${tenth === 10 ? '\n' : ''}`)
+  }
   async function* body(): AsyncGenerator<Uint8Array> {
     let x = 0x9e3779b9
     for (let sent = 0; sent < STREAM_BYTES; sent += BLOCK) {
@@ -177,7 +181,7 @@ async function streamed(link: Link): Promise<string> {
       }
       const block = new Uint8Array(words.buffer)
       ours.update(block)
-      bar?.add(BLOCK)
+      progress(sent + BLOCK)
       yield block
     }
   }
@@ -195,7 +199,7 @@ async function streamed(link: Link): Promise<string> {
     }
     return mine
   } finally {
-    bar?.finish()
+    if (shown > 0 && shown < 10) process.stdout.write('\n')
   }
 }
 

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream'
 import { errnoCode } from '../internal/errno.ts'
 import { connect } from '../link/api.ts'
 import type { Link } from '../link/link.ts'
+import { DEFAULT_CALL_TIMEOUT_MS } from '../rpc/defaults.ts'
 import type { RequestOptions } from '../rpc/types.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
@@ -39,7 +40,7 @@ export const call: Command = {
     timeout: {
       type: 'string',
       valueName: 'MS',
-      description: 'deadline of the call in ms (default 30000; none for a --stream call)',
+      description: `deadline of the call in ms (default ${DEFAULT_CALL_TIMEOUT_MS}; none for a --stream call)`,
     },
     stream: {
       type: 'string',

@@ -1,6 +1,6 @@
 /**
  * The options every command passes to listen() and connect(): security (--secret-file,
- * --key-file, --allow, --insecure), and the runtime directory taken from the CLI's environment
+ * --key-file, --allow, --insecure, --tls-cert, --tls-key, --tls-ca), and the runtime directory taken from the CLI's environment
  * (io.env), so a command run in-process by a test uses the test's directory without touching
  * process.env.
  */
@@ -9,6 +9,7 @@ import { isSwitchboardError, sbError } from '../errors.ts'
 import type { EndpointOptions } from '../link/options.ts'
 import { decodeKey } from '../session/key-files.ts'
 import { parseAddress } from '../transport/address.ts'
+import type { TlsOptions } from '../transport/types.ts'
 import type { OptionSpec, ParsedArgs } from './command.ts'
 import type { CliIo } from './io.ts'
 import { UsageError } from './usage-error.ts'
@@ -35,12 +36,36 @@ export const securityOptions: Readonly<Record<string, OptionSpec>> = {
     valueName: 'FILE',
     description: 'public keys allowed to connect or be connected to, one "switchboard-x25519 KEY" line each',
   },
+  'tls-cert': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'our TLS certificate chain, PEM (tls:// addresses; serve needs one, call for mutual TLS)',
+  },
+  'tls-key': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'the private key of --tls-cert, PEM',
+  },
+  'tls-ca': {
+    type: 'string',
+    valueName: 'FILE',
+    description:
+      'CA certificates, PEM: call trusts them for the server; serve requires clients to present one they signed (mutual TLS)',
+  },
   insecure: insecureOption,
 }
 
-/** listen()/connect() options from a command's parsed security options and the environment. */
-export function endpointOptionsFrom(io: CliIo, options: ParsedArgs['options']): EndpointOptions {
+/**
+ * listen()/connect() options from a command's parsed security options and the environment.
+ * `side` decides what --tls-ca means: the CA a dialer trusts, or (listening) mutual TLS.
+ */
+export function endpointOptionsFrom(
+  io: CliIo,
+  options: ParsedArgs['options'],
+  side: 'listen' | 'connect' = 'connect',
+): EndpointOptions {
   const base = endpointOptions(io, options['insecure'] === true)
+  const tls = tlsOptionsFrom(options, side)
   const secretFile = options['secret-file']
   const keyFile = options['key-file']
   const allowFile = options['allow']
@@ -49,6 +74,33 @@ export function endpointOptionsFrom(io: CliIo, options: ParsedArgs['options']): 
     ...(typeof secretFile === 'string' ? { secretFile } : {}),
     ...(typeof keyFile === 'string' ? { keyFile } : {}),
     ...(typeof allowFile === 'string' ? { allow: readAllowFile(allowFile) } : {}),
+    ...(tls === undefined ? {} : { tls }),
+  }
+}
+
+/** The `tls` option from --tls-cert, --tls-key and --tls-ca (undefined when none is given). */
+function tlsOptionsFrom(options: ParsedArgs['options'], side: 'listen' | 'connect'): TlsOptions | undefined {
+  const [cert, key, ca] = (['tls-cert', 'tls-key', 'tls-ca'] as const).map((name) => {
+    const path = options[name]
+    return typeof path === 'string' ? readPem(path, `--${name}`) : undefined
+  })
+  if (cert === undefined && key === undefined && ca === undefined) return undefined
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together', side === 'listen' ? 'serve' : 'call')
+  }
+  return {
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(ca === undefined ? {} : { ca }),
+    ...(side === 'listen' && ca !== undefined ? { requestCert: true } : {}),
+  }
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    throw sbError('KEY_FILE_INVALID', `cannot read ${flag} file ${path}`, { cause: err })
   }
 }
 
@@ -70,7 +122,7 @@ export function readAllowFile(path: string): Uint8Array[] {
 }
 
 export const addressDescription =
-  'a name (socket in the runtime dir), unix:PATH, pipe:NAME or tcp://HOST:PORT'
+  'a name (socket in the runtime dir), unix:PATH, pipe:NAME, tcp://HOST:PORT or tls://HOST:PORT'
 
 export function endpointOptions(io: CliIo, insecure: boolean): EndpointOptions {
   const runtimeDir = io.env?.['SWITCHBOARD_RUNTIME_DIR']

@@ -1,5 +1,5 @@
 /**
- * `switchboard serve ADDRESS [--log FILE] [--insecure]`: runs a service with the built-in
+ * `switchboard serve ADDRESS [--log FILE] [--insecure] [security and TLS files]`: runs a service with the built-in
  * methods (service.ts), logs connections, prints `listening <address>` once it accepts, and on
  * shutdown (SIGINT/SIGTERM, via io.shutdown) closes gracefully and exits 0.
  */
@@ -42,7 +42,7 @@ export const serve: Command = {
     const logPath = args.options['log']
     const log = typeof logPath === 'string' ? await openLog(logPath) : humanLog(io.stderr)
     try {
-      const server = await listen(address, endpointOptionsFrom(io, args.options))
+      const server = await listen(address, endpointOptionsFrom(io, args.options, 'listen'))
       registerBuiltins(server)
       const ids = new WeakMap<ServerConnection, number>()
       let nextId = 1

@@ -7,8 +7,3 @@
 export const REKEY_AFTER_RECORDS = 2 ** 20
 /** Plaintext bytes sealed (or opened) under one key before a rekey is due: 1 GiB. */
 export const REKEY_AFTER_BYTES = 2 ** 30
-
-/** True when a key has protected `recordsSinceRekey` records or `bytesSinceRekey` bytes: time to rekey. */
-export function rekeyDue(recordsSinceRekey: number, bytesSinceRekey: number): boolean {
-  return recordsSinceRekey >= REKEY_AFTER_RECORDS || bytesSinceRekey >= REKEY_AFTER_BYTES
-}

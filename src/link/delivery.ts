@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import type { SwitchboardError } from '../errors.ts'
 import type { Expirable } from '../internal/deadline-sweep.ts'
+import { isByteSource } from '../rpc/body.ts'
 import type { Codec } from '../rpc/codec.ts'
 import type { CallSink, SendSink } from '../rpc/sinks.ts'
 import type { AttemptOptions } from '../rpc/types.ts'
@@ -149,20 +150,9 @@ export class Delivery implements Expirable, CallSink, SendSink, AttemptOptions {
   }
 }
 
-/** True for a streamed body (async iterable or web ReadableStream), which can be read once. */
-export function isStream(data: unknown): boolean {
-  return (
-    typeof data === 'object' &&
-    data !== null &&
-    !(data instanceof Uint8Array) &&
-    (Symbol.asyncIterator in data ||
-      (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream))
-  )
-}
-
 /** Bytes a body counts against maxQueuedBytes: its length, or its encoding by `codec`. */
 export function sizeOf(data: unknown, codec: Codec): number {
   if (data instanceof Uint8Array) return data.length
-  if (data === undefined || isStream(data)) return 0
+  if (data === undefined || isByteSource(data)) return 0
   return codec.encode(data).length
 }

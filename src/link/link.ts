@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
+import { isByteSource } from '../rpc/body.ts'
 import { msgpackCodec } from '../rpc/codec.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
 import type { ContractHandlers, ContractOptions, PeerProtocols, Protocol } from '../rpc/contract.ts'
@@ -30,14 +31,7 @@ import type { Subscription } from '../rpc/subscription.ts'
 import type { AttemptOptions, Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
 import { KIND_MASK, MessageKind } from '../wire/constants.ts'
 import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
-import {
-  Delivery,
-  type DeliveryFlags,
-  type DeliveryKind,
-  type DeliveryOwner,
-  isStream,
-  sizeOf,
-} from './delivery.ts'
+import { Delivery, type DeliveryFlags, type DeliveryKind, type DeliveryOwner, sizeOf } from './delivery.ts'
 import { LinkSubscription } from './link-subscription.ts'
 import { Outbox } from './outbox.ts'
 import { type Acquire, Pool } from './pool.ts'
@@ -249,7 +243,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
    * the promise is safe: the library observes it, so a failure never raises unhandledRejection.
    */
   request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
-    const streamed = isStream(data)
+    const streamed = isByteSource(data)
     if (options.timeout !== undefined && !validTimeout(options.timeout)) {
       return this.refused(
         'request',

@@ -49,8 +49,6 @@ export interface ListenOptions extends EndpointOptions {
   clientLingerMs?: number
 }
 
-export const defaultMaxQueuedBytes = defaultLinkOptions.maxQueuedBytes
-
 /** The link tuning named in `options` (undefined values keep the defaults). */
 export function pickTuning(options: ConnectOptions): Partial<LinkTuning> {
   const out: Partial<LinkTuning> = {}

@@ -12,7 +12,7 @@ import { DedupeTable } from '../rpc/dedupe.ts'
 import { type PublishReport, publishToAll } from '../rpc/fanout.ts'
 import { SubscriberRegistry } from '../rpc/subscriber-registry.ts'
 import type { Handler, SendOptions } from '../rpc/types.ts'
-import { HandshakeGate } from '../session/handshake-limits.ts'
+import { defaultHandshakeLimits, HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
 import { listen as listenTransport } from '../transport/listen.ts'
 import type { Transport, TransportListener } from '../transport/types.ts'
@@ -159,7 +159,7 @@ export class Server extends EventEmitter<ServerEvents> {
       refuseHandshake(transport, sbError('GOING_AWAY', 'server is closing'))
       return
     }
-    const max = this.options.maxConnections ?? 1024
+    const max = this.options.maxConnections ?? defaultHandshakeLimits.maxConnections
     const admitted = this.gate.enter(transport.remoteAddress)
     if (admitted instanceof SwitchboardError) {
       refuseHandshake(transport, admitted)
@@ -167,8 +167,8 @@ export class Server extends EventEmitter<ServerEvents> {
       return
     }
     this.maxHandshakingSeen = Math.max(this.maxHandshakingSeen, this.gate.count)
-    // onReady runs before the calls that came in the hello's read are replayed, so a handler
-    // of the first call already sees this connection in `connections` (and 'connection' fired).
+    // onReady runs before the session reads the records that came with the hello (it holds them
+    // for a macrotask), so a handler of the first call already sees this connection in `connections` (and 'connection' fired).
     const offered = this.contracts.offers()
     RpcConnection.open(transport, 'listener', this.options, this.handlers, {
       dedupe: this.dedupe,

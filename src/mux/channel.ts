@@ -23,7 +23,7 @@ const channelMoves: Record<ChannelState, readonly ChannelState[]> = {
 
 /** What the layer above sees happen on a channel. Set with `channel.bind()` synchronously. */
 export interface ChannelHandler {
-  /** Body bytes from the peer (a view into a record: copy to keep past this call). */
+  /** Body bytes from the peer (a view into the received record, which is never reused: keeping it is safe and holds the record's memory). */
   onData(data: Uint8Array, fin: boolean): void
   /** The peer ended its direction with a status (0 = ok) and detail bytes. */
   onEnd(status: number, detail: Uint8Array): void

@@ -37,7 +37,7 @@ const muxMoves: Record<MuxState, readonly MuxState[]> = {
 export interface MuxEvents {
   /** The peer opened a channel. Bind a handler synchronously; its first bytes follow at once. */
   onChannel(ch: Channel): void
-  /** A whole message arrived (frame views point into the record: copy to keep). */
+  /** A whole message arrived (its byte fields are views into the received record, never reused). */
   onMessage?(frame: MsgFrame): void
   /** A reply to one of our requests arrived. */
   onReply?(frame: ReplyFrame): void
@@ -695,13 +695,11 @@ export class Mux implements ChannelHost {
     return this.channels.size === 0 && this.unopened.size === 0 && this.messages.waitingMessages === 0
   }
 
-  /** Refuses or fails the whole session from above: GOAWAY with the code, then close. */
-  fatal(err: SwitchboardError): void {
-    this.fail(err)
-  }
-
-  /** Fatal error detected here: queue a GOAWAY with the code, reset everything, tell the driver. */
-  private fail(err: SwitchboardError): void {
+  /**
+   * Fails the whole session (a fatal error found here or by the driver): queue a GOAWAY with the
+   * code, reset everything, tell the driver.
+   */
+  fail(err: SwitchboardError): void {
     if (this.state === 'closed') return
     const wire = err.wireCode === 0 ? wireCodeOf('INTERNAL') : err.wireCode
     this.controlQueue.push({ type: 'goaway', lastProcessed: this.receivedCount, code: wire })

@@ -8,6 +8,7 @@ import type { Channel } from '../mux/channel.ts'
 /** Anything the library accepts as a streamed body. */
 export type ByteSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
 
+/** True for a streamed body (async iterable or web ReadableStream), which can be read once. */
 export function isByteSource(value: unknown): value is ByteSource {
   if (typeof value !== 'object' || value === null) return false
   if (value instanceof Uint8Array) return false

@@ -31,7 +31,7 @@ import {
 import type { DedupeTable } from './dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from './defaults.ts'
 import { IncomingCall } from './incoming-call.ts'
-import { lossError } from './loss.ts'
+import { lossError, lossOf } from './loss.ts'
 import { helloNames, IncomingNames, OutgoingNames } from './names.ts'
 import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
@@ -421,7 +421,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     const sink = new PromiseSendSink((err) => {
       // Written, then refused unprocessed by the peer's GOAWAY: nobody will send it again.
       // (Written and then cut: it may have run, and send() said so by resolving; not reported.)
-      if (err.details?.['written'] !== true) this.reportSendFailed(err, name)
+      if (lossOf(err)?.written !== true) this.reportSendFailed(err, name)
     })
     sink.promise.catch((err: SwitchboardError) => this.reportSendFailed(err, name))
     return sink

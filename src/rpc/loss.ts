@@ -6,23 +6,31 @@
 import { SwitchboardError } from '../errors.ts'
 
 /**
- * Details on an error that ended a message because its connection ended: `lost` is true, and
- * `written` says whether any byte of it had been handed to the transport. link/ uses them to
- * decide between a resend and OUTCOME_UNKNOWN.
+ * The error that ended a message because its connection ended, with typed fields (not the
+ * user-visible `details`): `lost` is true, and `written` says whether any byte of it had been
+ * handed to the transport. link/ uses them to decide between a resend and OUTCOME_UNKNOWN.
+ * Same code and message as the cause; `instanceof` is SwitchboardError's (a brand), so test
+ * with lossOf(), not `instanceof LostMessageError`.
  */
-export interface LossDetails {
-  lost: true
-  written: boolean
+export class LostMessageError extends SwitchboardError {
+  readonly lost = true
+
+  constructor(
+    err: SwitchboardError,
+    readonly written: boolean,
+  ) {
+    super(err.code, err.message, { cause: err })
+  }
 }
 
-/** The error for a message whose connection ended; see LossDetails. */
-export function lossError(err: SwitchboardError, written: boolean): SwitchboardError {
-  const details: LossDetails = { lost: true, written }
-  return new SwitchboardError(err.code, err.message, { cause: err, details: { ...details } })
+/** The error for a message whose connection ended; see LostMessageError. */
+export function lossError(err: SwitchboardError, written: boolean): LostMessageError {
+  return new LostMessageError(err, written)
 }
 
-/** True when `err` ended a message because its connection ended (see LossDetails). */
-export function lossOf(err: unknown): LossDetails | undefined {
-  if (!(err instanceof SwitchboardError) || err.details?.lost !== true) return undefined
-  return { lost: true, written: err.details.written === true }
+/** `err` when it ended a message because its connection ended (see LostMessageError). */
+export function lossOf(err: unknown): LostMessageError | undefined {
+  return err instanceof SwitchboardError && (err as Partial<LostMessageError>).lost === true
+    ? (err as LostMessageError)
+    : undefined
 }

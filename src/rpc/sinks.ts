@@ -25,11 +25,11 @@ export interface SentMessage {
 export interface SendSink {
   /** Handed to the transport: send() resolves here. */
   written(): void
-  /** Failed before it was written (a LossDetails error when its connection ended). */
+  /** Failed before it was written (a LostMessageError when its connection ended). */
   failed(err: SwitchboardError, msg: SentMessage): void
   /**
    * After written(): the peer refused it unprocessed (its GOAWAY), or the connection ended before
-   * the peer counted it (`err.details.written` true: it may have run). A link sends it again
+   * the peer counted it (`lossOf(err).written` true: it may have run). A link sends it again
    * where the delivery rules allow; a bare connection reports it as sendFailed.
    */
   undone(err: SwitchboardError, msg: SentMessage): void

@@ -1,10 +1,11 @@
 /**
  * Limits that hold against hostile peers during the handshake (docs/limits.md §Handshake), with
- * their defaults in one exported object, and the gate a listener asks before it starts a
+ * their defaults in one exported object (the session's and the server's defaults read it), and the gate a listener asks before it starts a
  * handshake: at most `maxHandshaking` at once, at most `maxHandshakingPerSource` from one remote
  * IP (TCP, TLS). Unix-socket connections have no source address and count only globally.
  */
 import { type SwitchboardError, sbError } from '../errors.ts'
+import { REKEY_AFTER_BYTES, REKEY_AFTER_RECORDS } from '../handshake/rekey.ts'
 import { MAX_HANDSHAKE_UNIT_BYTES } from '../wire/handshake-unit.ts'
 
 export const defaultHandshakeLimits = Object.freeze({
@@ -21,9 +22,9 @@ export const defaultHandshakeLimits = Object.freeze({
   /** Connections served at once per listener; more are refused (REFUSED). */
   maxConnections: 1024,
   /** Encrypted records under one key before Rekey(). */
-  rekeyAfterRecords: 2 ** 20,
+  rekeyAfterRecords: REKEY_AFTER_RECORDS,
   /** Encrypted plaintext bytes under one key before Rekey(). */
-  rekeyAfterBytes: 2 ** 30,
+  rekeyAfterBytes: REKEY_AFTER_BYTES,
 })
 
 export interface HandshakeGateOptions {

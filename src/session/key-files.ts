@@ -147,11 +147,48 @@ export interface KeygenOptions {
   force?: boolean
 }
 
+/** A new shared secret for `secret` / `secretFile`: 32 random bytes. */
+export function generateSecret(): Uint8Array {
+  return new Uint8Array(randomBytes(KEY_BYTES))
+}
+
+/** Writes `secret` as a secret file (one base64url line, mode 0600); KEY_FILE_INVALID if it exists unless `force`. */
+export function writeSecretFile(path: string, secret: Uint8Array, options: { force?: boolean } = {}): void {
+  if (secret.length !== KEY_BYTES) throw sbError('INVALID_ARGUMENT', `a secret is ${KEY_BYTES} bytes`)
+  writeNew(path, `${encodeKey(secret)}\n`, 0o600, options.force === true)
+}
+
+/** A new X25519 key pair for `keys`. */
+export function generateKeyPair(): KeyPair {
+  const pair = nodeCryptoProvider.generateKeyPair()
+  return { publicKey: new Uint8Array(pair.publicKey), privateKey: new Uint8Array(pair.privateKey) }
+}
+
+function privateKeyText(pair: KeyPair): string {
+  return `# switchboard X25519 private key: keep this file private (mode 0600)\n${PRIVATE_KEY_TAG} ${encodeKey(pair.privateKey)}\n`
+}
+
+/**
+ * Writes `pair` as PATH (the private key, 0600) and PATH.pub (the public key line, 0644);
+ * KEY_FILE_INVALID if either exists unless `force`. Returns the public file's path.
+ */
+export function writeKeyPairFile(
+  path: string,
+  pair: KeyPair,
+  options: { force?: boolean; comment?: string | undefined } = {},
+): string {
+  const publicFile = `${path}.pub`
+  const overwrite = options.force === true
+  writeNew(path, privateKeyText(pair), 0o600, overwrite)
+  writeNew(publicFile, `${formatPublicKey(pair.publicKey, options.comment)}\n`, 0o644, overwrite)
+  return publicFile
+}
+
 /** `switchboard keygen --secret [--out FILE]`: 32 random bytes, base64url; the file is 0600. */
 export function keygenSecret(options: KeygenOptions = {}): KeygenResult {
-  const secret = randomBytes(KEY_BYTES).toString('base64url')
-  if (options.out === undefined) return { output: `${secret}\n` }
-  writeNew(options.out, `${secret}\n`, 0o600, options.force === true)
+  const secret = generateSecret()
+  if (options.out === undefined) return { output: `${encodeKey(secret)}\n` }
+  writeSecretFile(options.out, secret, options)
   return { file: options.out, output: `wrote secret to ${options.out} (mode 0600)\n` }
 }
 
@@ -160,14 +197,10 @@ export function keygenSecret(options: KeygenOptions = {}): KeygenResult {
  * and the public key line is printed; without, both files' contents are printed.
  */
 export function keygenKeyPair(options: KeygenOptions & { comment?: string } = {}): KeygenResult {
-  const pair = nodeCryptoProvider.generateKeyPair()
-  const privateText = `# switchboard X25519 private key: keep this file private (mode 0600)\n${PRIVATE_KEY_TAG} ${encodeKey(pair.privateKey)}\n`
+  const pair = generateKeyPair()
   const line = formatPublicKey(pair.publicKey, options.comment)
-  if (options.out === undefined) return { output: `${privateText}${line}\n` }
-  const publicFile = `${options.out}.pub`
-  const overwrite = options.force === true
-  writeNew(options.out, privateText, 0o600, overwrite)
-  writeNew(publicFile, `${line}\n`, 0o644, overwrite)
+  if (options.out === undefined) return { output: `${privateKeyText(pair)}${line}\n` }
+  const publicFile = writeKeyPairFile(options.out, pair, options)
   return { file: options.out, publicFile, output: `${line}\n` }
 }
 

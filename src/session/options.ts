@@ -4,6 +4,7 @@
 import { sbError } from '../errors.ts'
 import { defaultMuxLimits, limitBounds, type MuxLimits } from '../mux/limits.ts'
 import type { Compressor } from '../record/compression.ts'
+import { defaultHandshakeLimits } from './handshake-limits.ts'
 import type { SecurityOptions } from './security-options.ts'
 
 export interface SessionOptions extends SecurityOptions {
@@ -53,12 +54,12 @@ export const defaultSessionOptions: Readonly<Omit<ResolvedSessionOptions, 'linkI
   codecs: ['msgpack', 'json'],
   compression: [],
   compressThreshold: 1024,
-  maxHelloBytes: 64 * 1024,
-  handshakeTimeoutMs: 5_000,
+  maxHelloBytes: defaultHandshakeLimits.maxHelloBytes,
+  handshakeTimeoutMs: defaultHandshakeLimits.handshakeTimeoutMs,
   closeTimeoutMs: 5_000,
   flushBytes: 256 * 1024,
-  rekeyAfterRecords: 2 ** 20,
-  rekeyAfterBytes: 2 ** 30,
+  rekeyAfterRecords: defaultHandshakeLimits.rekeyAfterRecords,
+  rekeyAfterBytes: defaultHandshakeLimits.rekeyAfterBytes,
 })
 
 function positive(name: string, value: number | undefined, fallback: number): number {

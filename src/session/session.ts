@@ -43,7 +43,7 @@ export type SessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 export interface SessionHandler {
   /** The peer opened a channel: bind a ChannelHandler synchronously. */
   onChannel(ch: Channel): void
-  /** A whole message arrived in one frame (views into the record: copy to keep). */
+  /** A whole message arrived in one frame (views into the received record, never reused). */
   onMessage?(frame: MsgFrame): void
   /** A reply to one of our requests arrived. */
   onReply?(frame: ReplyFrame): void
@@ -251,7 +251,7 @@ export class Session {
         this.readRecords()
       } catch (err) {
         const coded = asCoded(err)
-        this.mux.fatal(coded)
+        this.mux.fail(coded)
         this.fail(coded)
       }
     })
@@ -271,7 +271,7 @@ export class Session {
       // After the hello the mux fails itself, so the peer gets a GOAWAY with the code (its
       // onFatal lands in fail()); during the hello there is nothing to send it in.
       const coded = asCoded(err)
-      this.mux?.fatal(coded)
+      this.mux?.fail(coded)
       this.fail(coded)
     }
   }
@@ -498,7 +498,7 @@ export class Session {
 
   /** Refuses the peer with a coded GOAWAY (e.g. PAIR_FULL), then closes. */
   refuse(err: SwitchboardError): void {
-    this.mux?.fatal(err)
+    this.mux?.fail(err)
   }
 
   /** A fatal error: send what the mux queued (its GOAWAY with the code), then close. */

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { SwitchboardError } from '../errors.ts'
 import { defaultMuxLimits, limitsToSettings, type MuxLimits } from '../mux/limits.ts'
+import { defaultHandshakeLimits } from '../session/handshake-limits.ts'
 import type { Transport } from '../transport/types.ts'
 import { MAX_RECORD_BODY, PREAMBLE_BYTES, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../wire/constants.ts'
 import type { Frame } from '../wire/frame.ts'
@@ -175,7 +176,11 @@ export class ScriptedPeer extends EventEmitter {
       this.preamble = decodePreamble(bytes)
     }
     if (this.hello === undefined) {
-      const body = this.reader.takeUnit(4, this.options.maxHelloBytes ?? 64 * 1024, 'HELLO_TOO_LARGE')
+      const body = this.reader.takeUnit(
+        4,
+        this.options.maxHelloBytes ?? defaultHandshakeLimits.maxHelloBytes,
+        'HELLO_TOO_LARGE',
+      )
       if (body === undefined) return
       this.hello = decodeHello(body)
       this.emit('hello', this.hello)

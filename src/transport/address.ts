@@ -39,7 +39,7 @@ export interface TcpAddress {
   readonly host: string
   readonly port: number
 }
-/** TLS over TCP (parsed now; dial/listen support comes later). */
+/** TLS over TCP (transport/tls: dial and listen). */
 export interface TlsAddress {
   readonly kind: 'tls'
   readonly host: string

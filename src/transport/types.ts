@@ -1,7 +1,7 @@
 /**
  * The duplex seam every session uses. A transport is a byte stream with backpressure, a graceful
- * `close()` and an immediate `abort()`; every adapter (unix socket, named pipe, TCP, later TLS and
- * relayed paths) implements it and passes the shared conformance suite
+ * `close()` and an immediate `abort()`; every adapter (unix socket, named pipe, TCP, TLS; relayed
+ * paths to come) implements it and passes the shared conformance suite
  * (test/conformance/transport.conformance.ts).
  */
 import type { SecurityGateOptions } from './security-gate.ts'
@@ -33,7 +33,7 @@ export interface Transport {
   readonly writableLength: number
   /** Human-readable description, e.g. 'unix:/run/x.sock' or 'tcp://127.0.0.1:4100'. */
   readonly remote: string
-  /** For TCP the remote IP, else undefined (used later for per-source limits). */
+  /** For TCP and TLS the remote IP, else undefined (the key of maxHandshakingPerSource). */
   readonly remoteAddress: string | undefined
   /** Stop delivering `data` (the OS applies backpressure to the peer). */
   pause(): void

@@ -136,8 +136,6 @@ export const SettingKey = {
 
 /** Default limits. Every one is an option; docs/limits.md documents them. */
 export const WireLimits = {
-  /** Largest hello body in bytes. */
-  maxHelloBytes: 64 * 1024,
   /** Largest varint value accepted (2^53 - 1). */
   maxVarint: Number.MAX_SAFE_INTEGER,
   /** Largest name (method, topic, codec) in a NAME frame or hello, in bytes. */

@@ -1,7 +1,8 @@
 /**
  * Decoding frames from a complete record plaintext (STYLE.md practice 2: a frame, or a typed
  * fatal error; running past the end is FRAME_MALFORMED, never "need more bytes", because frames
- * never span records). Byte views in the result point into the record: copy to keep.
+ * never span records). Byte views in the result point into the record; a record is never reused,
+ * so they may be kept (keeping one keeps the record's memory).
  */
 import { sbError } from '../errors.ts'
 import { FrameFlag, FrameType, WireLimits } from './constants.ts'

@@ -8,6 +8,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { ExitCode, run } from '../../src/cli/run.ts'
+import { testCerts } from '../helpers/certs.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
 import { withTimeout } from '../helpers/wait.ts'
 import { type CapturedIo, captureIo } from './captured-io.ts'
@@ -23,9 +24,9 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 /** Starts `serve` on an ephemeral TCP port; resolves with its address. */
-async function serve(extra: string[]): Promise<string> {
+async function serve(extra: string[], address = 'tcp://127.0.0.1:0'): Promise<string> {
   const io = captureIo({ env: { SWITCHBOARD_RUNTIME_DIR: dir.path } })
-  const exit = run(['serve', 'tcp://127.0.0.1:0', ...extra], io)
+  const exit = run(['serve', address, ...extra], io)
   servers.push({ io, exit })
   const line = await Promise.race([
     io.lineStartingWith('listening ', 'serve to listen'),
@@ -137,4 +138,39 @@ test('an allow file with a line that is not a key is refused, naming the line', 
   const r = await cli(['serve', 'tcp://127.0.0.1:0', '--key-file', file('k2'), '--allow', file('bad.allow')])
   assert.equal(r.code, ExitCode.failed)
   assert.match(r.err, /^error INVALID_ARGUMENT: line 1 of allow file /)
+})
+
+test('serve and call over tls:// with --tls-cert, --tls-key and --tls-ca; an untrusted server is refused', async () => {
+  const server = ['--tls-cert', testCerts.serverCertFile, '--tls-key', testCerts.serverKeyFile]
+  const address = await serve(server, 'tls://127.0.0.1:0')
+  assert.match(address, /^tls:\/\/127\.0\.0\.1:\d+$/)
+  const ok = await cli(['call', address, 'echo', '"over tls"', '--tls-ca', testCerts.caFile])
+  assert.deepEqual(ok, { code: ExitCode.ok, out: '"over tls"\n', err: '' })
+  const untrusted = await cli(['call', address, 'echo', '1', '--tls-ca', testCerts.otherCaFile])
+  assert.equal(untrusted.code, ExitCode.failed)
+  assert.match(untrusted.err, /^error [A-Z_]+: /)
+  const half = await cli(['call', address, 'echo', '1', '--tls-cert', testCerts.clientCertFile])
+  assert.equal(half.code, ExitCode.usage, 'a certificate without its key is a wrong command line')
+  const missing = await cli(['call', address, 'echo', '1', '--tls-ca', file('no-such-ca.crt')])
+  assert.equal(missing.code, ExitCode.failed)
+  assert.match(missing.err, /^error KEY_FILE_INVALID: cannot read --tls-ca file /)
+})
+
+test('serve --tls-ca asks for mutual TLS: a call without a client certificate fails, with one it works', async () => {
+  const address = await serve(
+    [
+      '--tls-cert',
+      testCerts.serverCertFile,
+      '--tls-key',
+      testCerts.serverKeyFile,
+      '--tls-ca',
+      testCerts.caFile,
+    ],
+    'tls://127.0.0.1:0',
+  )
+  const anonymous = await cli(['call', address, 'echo', '1', '--tls-ca', testCerts.caFile])
+  assert.equal(anonymous.code, ExitCode.failed)
+  const client = ['--tls-cert', testCerts.clientCertFile, '--tls-key', testCerts.clientKeyFile]
+  const mutual = await cli(['call', address, 'echo', '"mutual"', '--tls-ca', testCerts.caFile, ...client])
+  assert.deepEqual(mutual, { code: ExitCode.ok, out: '"mutual"\n', err: '' })
 })

@@ -7,14 +7,13 @@ import { after, before, describe, it } from 'node:test'
 import { dial } from '../../src/transport/dial.ts'
 import { listen } from '../../src/transport/listen.ts'
 import type { TlsOptions, Transport, TransportOptions } from '../../src/transport/types.ts'
-import { makeTestCerts } from '../helpers/certs.ts'
+import { testCerts as certs } from '../helpers/certs.ts'
 import { runTransportConformance, type TransportPair } from './transport.conformance.ts'
 
 let runtimeDir = ''
 let tlsOptions: TlsOptions = {}
 before(async () => {
   runtimeDir = await mkdtemp(join(tmpdir(), 'sb-conf-'))
-  const certs = makeTestCerts(runtimeDir)
   tlsOptions = {
     cert: readFileSync(certs.serverCertFile),
     key: readFileSync(certs.serverKeyFile),

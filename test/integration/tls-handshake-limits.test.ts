@@ -9,13 +9,12 @@ import { readFileSync } from 'node:fs'
 import { connect as netConnect, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { connect, listen } from '../../src/index.ts'
-import { makeTestCerts } from '../helpers/certs.ts'
+import { testCerts as certs } from '../helpers/certs.ts'
 import { makeRuntimeDir } from '../helpers/tmp.ts'
 import { waitFor, withTimeout } from '../helpers/wait.ts'
 
 test('half-open TLS handshakes hold handshake slots; past the limit a connection is dropped', async () => {
   const dir = await makeRuntimeDir()
-  const certs = makeTestCerts(dir.path)
   const server = await listen('tls://127.0.0.1:0', {
     maxHandshaking: 2,
     tls: { cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) },

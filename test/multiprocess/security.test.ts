@@ -11,13 +11,12 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type ConnectOptions, connect, listen, type SwitchboardError } from '../../src/index.ts'
 import { encodeKey, keygenKeyPair, keygenSecret, readKeyPairFile } from '../../src/session/key-files.ts'
-import { makeTestCerts, type TestCerts } from '../helpers/certs.ts'
+import { testCerts as certs } from '../helpers/certs.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
 import { withTimeout } from '../helpers/wait.ts'
 import { type SecureServer, startSecureServer } from './secure-helpers.ts'
 
 let dir: RuntimeDir
-let certs: TestCerts
 let secretFile: string
 let serverKeyFile: string
 let clientKeyFile: string
@@ -26,7 +25,6 @@ const servers: SecureServer[] = []
 
 before(async () => {
   dir = await makeRuntimeDir()
-  certs = makeTestCerts(dir.path)
   secretFile = join(dir.path, 'secret')
   keygenSecret({ out: secretFile })
   serverKeyFile = join(dir.path, 'server-key')

@@ -3,12 +3,13 @@
  * run at construction (every misuse is INVALID_ARGUMENT before any crypto runs).
  */
 import { sbError } from '../../errors.ts'
+import { MAX_HANDSHAKE_UNIT_BYTES } from '../../wire/handshake-unit.ts'
 import { DHLEN, type KeyPair } from '../crypto.ts'
 import type { CipherState } from './cipher-state.ts'
 import type { HandshakePattern, Token } from './patterns.ts'
 
-/** Largest handshake message, in bytes, either way (Noise allows 65535; switchboard needs far less). */
-export const MAX_HANDSHAKE_MESSAGE_BYTES = 4096
+/** Largest handshake message, in bytes, either way (Noise allows 65535; switchboard needs far less): the wire's unit limit. */
+export const MAX_HANDSHAKE_MESSAGE_BYTES = MAX_HANDSHAKE_UNIT_BYTES
 /** The one cipher suite: X25519, ChaCha20-Poly1305, SHA-256. */
 export const NOISE_SUITE = '25519_ChaChaPoly_SHA256'
 /** Bytes of a pre-shared key. */

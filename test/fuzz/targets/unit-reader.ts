@@ -9,7 +9,7 @@
  * units, the same refusals and the same error codes, never a unit early or late, and `buffered`
  * must always equal the bytes pushed and not yet taken.
  */
-import { WireLimits } from '../../../src/wire/constants.ts'
+import { defaultHandshakeLimits } from '../../../src/session/handshake-limits.ts'
 import {
   HANDSHAKE_UNIT_HEADER_BYTES,
   HELLO_HEADER_BYTES,
@@ -34,7 +34,11 @@ const HEADER: Record<Exclude<Step, 'preamble'>, 2 | 4> = {
   handshake: HANDSHAKE_UNIT_HEADER_BYTES as 2,
   record: 2,
 }
-const LIMIT = { hello: WireLimits.maxHelloBytes, handshake: MAX_HANDSHAKE_UNIT_BYTES, record: 0xffff }
+const LIMIT = {
+  hello: defaultHandshakeLimits.maxHelloBytes,
+  handshake: MAX_HANDSHAKE_UNIT_BYTES,
+  record: 0xffff,
+}
 const CODE = { hello: 'HELLO_TOO_LARGE', handshake: 'FRAME_TOO_LARGE', record: 'FRAME_TOO_LARGE' } as const
 
 /** What one step reads at `pos` of the whole stream (the reference, written from the spec). */

@@ -7,8 +7,9 @@ import { test } from 'node:test'
 import { CipherState, MAX_NONCE } from '../../../src/handshake/noise/cipher-state.ts'
 import { type HandshakeOptions, HandshakeState } from '../../../src/handshake/noise/handshake-state.ts'
 import { resolvePattern } from '../../../src/handshake/noise/patterns.ts'
-import { REKEY_AFTER_BYTES, REKEY_AFTER_RECORDS, rekeyDue } from '../../../src/handshake/rekey.ts'
+import { REKEY_AFTER_BYTES, REKEY_AFTER_RECORDS } from '../../../src/handshake/rekey.ts'
 import { nodeCryptoProvider as crypto } from '../../../src/session/node-crypto.ts'
+import { defaultSessionOptions } from '../../../src/session/options.ts'
 import { assertCode, fromHex, toHex } from './helpers.ts'
 
 const EMPTY = new Uint8Array(0)
@@ -54,13 +55,11 @@ test('Rekey sets k = ENCRYPT(k, 2^64-1, empty, zeros)[0..32] and keeps n', () =>
   assertCode(() => new CipherState(crypto).rekey(), 'INVALID_ARGUMENT')
 })
 
-test('rekeyDue: after 2^20 records or 1 GiB', () => {
+test('rekey limits: 2^20 records or 1 GiB (DESIGN.md §5), the defaults a session starts from', () => {
   assert.equal(REKEY_AFTER_RECORDS, 1_048_576)
   assert.equal(REKEY_AFTER_BYTES, 1_073_741_824)
-  assert.equal(rekeyDue(0, 0), false)
-  assert.equal(rekeyDue(REKEY_AFTER_RECORDS - 1, REKEY_AFTER_BYTES - 1), false)
-  assert.equal(rekeyDue(REKEY_AFTER_RECORDS, 0), true)
-  assert.equal(rekeyDue(0, REKEY_AFTER_BYTES), true)
+  assert.equal(defaultSessionOptions.rekeyAfterRecords, REKEY_AFTER_RECORDS)
+  assert.equal(defaultSessionOptions.rekeyAfterBytes, REKEY_AFTER_BYTES)
 })
 
 test('patterns: psk modifiers and bad names', () => {

@@ -98,3 +98,28 @@ test('malformed or missing files are KEY_FILE_INVALID and the message never quot
   assert.throws(() => readSecretFile(join(dir.path, 'missing')), { code: 'KEY_FILE_INVALID' })
   assert.throws(() => decodeKey('zz', 'allow[0]'), { code: 'INVALID_ARGUMENT' })
 })
+
+test('the public API makes, writes and reads secrets and key pairs without the CLI', async () => {
+  const api = await import('../../../src/index.ts')
+  const secret = api.generateSecret()
+  assert.equal(secret.length, 32)
+  assert.notDeepEqual(api.generateSecret(), secret, 'each secret is fresh')
+  const secretFile = join(dir.path, 'api-secret')
+  api.writeSecretFile(secretFile, secret)
+  assert.equal(mode(secretFile), 0o600)
+  assert.deepEqual(api.readSecretFile(secretFile), secret)
+  assert.throws(() => api.writeSecretFile(secretFile, secret), { code: 'KEY_FILE_INVALID' })
+  assert.throws(() => api.writeSecretFile(join(dir.path, 'short'), secret.subarray(1)), {
+    code: 'INVALID_ARGUMENT',
+  })
+
+  const pair = api.generateKeyPair()
+  const keyFile = join(dir.path, 'api-key')
+  const publicFile = api.writeKeyPairFile(keyFile, pair, { comment: 'api' })
+  assert.equal(publicFile, `${keyFile}.pub`)
+  assert.equal(mode(keyFile), 0o600)
+  assert.equal(mode(publicFile), 0o644)
+  assert.deepEqual(api.readKeyPairFile(keyFile), pair)
+  assert.deepEqual(api.readPublicKey(publicFile), pair.publicKey)
+  assert.match(readFileSync(publicFile, 'utf8'), / api\n$/)
+})

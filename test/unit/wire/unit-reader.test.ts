@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { WireLimits } from '../../../src/wire/constants.ts'
+import { defaultHandshakeLimits } from '../../../src/session/handshake-limits.ts'
 import { UnitReader } from '../../../src/wire/unit-reader.ts'
 import { assertCode, concat, fromHex, toHex } from './helpers.ts'
 
 const u16Unit = (r: UnitReader) => r.takeUnit(2, 0xffff, 'FRAME_TOO_LARGE')
-const helloUnit = (r: UnitReader) => r.takeUnit(4, WireLimits.maxHelloBytes, 'HELLO_TOO_LARGE')
+const helloUnit = (r: UnitReader) => r.takeUnit(4, defaultHandshakeLimits.maxHelloBytes, 'HELLO_TOO_LARGE')
 
 test('a unit inside one chunk is returned as a view of that chunk (zero copy)', () => {
   const chunk = fromHex('0003aabbcc0002ddee')

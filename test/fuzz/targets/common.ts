@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
-import type { Frame } from '../../../src/wire/frame.ts'
+import type { Frame, OfferFrame } from '../../../src/wire/frame.ts'
 import { encodeFrame } from '../../../src/wire/frame-encode.ts'
 import { check, fail, OracleFailure } from '../harness/oracle.ts'
 
@@ -112,6 +112,23 @@ export function mustNotThrow<T>(id: string, fn: () => T): T {
   }
 }
 
+/** An OFFER's protocol entry: a name, a version that is a safe integer, lists of strings. */
+function checkOffer(offer: OfferFrame['offer'], index: number): void {
+  check(
+    typeof offer === 'object' &&
+      offer !== null &&
+      typeof offer.name === 'string' &&
+      Number.isSafeInteger(offer.version) &&
+      offer.version >= 0 &&
+      Array.isArray(offer.methods) &&
+      offer.methods.every((m) => typeof m === 'string') &&
+      Array.isArray(offer.events) &&
+      offer.events.every((e) => typeof e === 'string'),
+    'frame-malformed',
+    () => `frame ${index} offer is not a well-typed protocol entry: ${JSON.stringify(offer)}`,
+  )
+}
+
 /** Every field of a decoded frame is well-typed: counts are safe non-negative integers. */
 function checkFrameFields(frame: Frame, index: number): void {
   check(typeof frame.type === 'string', 'frame-malformed', () => `frame ${index} has no type`)
@@ -124,6 +141,8 @@ function checkFrameFields(frame: Frame, index: number): void {
         () => `frame ${index} ${key} = ${value}`,
       )
     } else if (value instanceof Uint8Array) {
+    } else if (key === 'offer' && frame.type === 'offer') {
+      checkOffer(frame.offer, index)
     } else if (Array.isArray(value)) {
       for (const item of value.flat()) {
         check(

@@ -212,7 +212,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
     const o = this.options
     const linkOptions: ConnectOptions = {
       ...o,
-      subscriberLabel: `${this.name}/${this.instance}`,
+      subscriberLabel: labelOf(this.name, this.instance),
       // A peer that stays unreachable is dropped, and the directory asked about it.
       maxRetries: 3,
       backoffInitialMs: 50,
@@ -248,7 +248,8 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
     const missing = await loaded
     const report = await this.server.publish(topic, data, options)
     const failed: PeerPublishReport['failed'] = report.failed.map((f) => {
-      const [peer = f.peer, instance = ''] = f.peer.split('/')
+      const instance = instanceOfLabel(f.peer)
+      const peer = instance === '' ? f.peer : f.peer.slice(0, -instance.length - 1)
       return { peer, instance, code: f.code }
     })
     // Subscribers that never came for the first publish: reported once, then not waited for.
@@ -270,7 +271,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       }
       const streams = registry.subscribersOf(topic)
       if (streams !== undefined) {
-        for (const s of streams) expected.delete(s.label.slice(s.label.lastIndexOf('/') + 1))
+        for (const s of streams) expected.delete(instanceOfLabel(s.label))
       }
       return expected.size === 0
     }
@@ -366,7 +367,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       this.links.delete(e.instance)
       link?.abort(sbError('NOT_CONNECTED', `peer '${e.name}' (${e.instance}) left`))
       // Its subscriptions here will not resume: publishes stop waiting for it now.
-      this.server.subscribers.forget((stream) => stream.label.endsWith(`/${e.instance}`))
+      this.server.subscribers.forget((stream) => instanceOfLabel(stream.label) === e.instance)
     } else {
       this.known.set(e.instance, e)
       for (const topic of e.publishes) {
@@ -417,6 +418,17 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   private report(err: SwitchboardError): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
+}
+
+/** How a peer names itself when it subscribes (NAME/INSTANCE), so reports can say which peer. */
+function labelOf(name: string, instance: string): string {
+  return `${name}/${instance}`
+}
+
+/** The instance in a peer's subscriber label ('' for a label without one). */
+function instanceOfLabel(label: string): string {
+  const slash = label.lastIndexOf('/')
+  return slash < 0 ? '' : label.slice(slash + 1)
 }
 
 /** Entries of this process's peers that have not left: one 'exit' listener removes them all. */

@@ -44,6 +44,23 @@ async function subscriberLink(address: string): Promise<Link> {
   return link
 }
 
+/** Cuts every connection through the proxy, and each new one at once, until the plan changes. */
+function cutOff(proxy: FaultProxy): void {
+  proxy.plan({ cutAfterBytes: { up: 0, down: 0 } })
+  proxy.cutAll()
+}
+
+/** An outage of `ms`: cut off, then connections pass again. The duration is the scenario's. */
+function outage(proxy: FaultProxy, ms: number): Promise<void> {
+  cutOff(proxy)
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      proxy.plan({})
+      resolve()
+    }, ms),
+  )
+}
+
 /** Reads `n` events from the subscription's one iterator, or fewer if it ends; and how it ended. */
 async function drain<T>(sub: Subscription<T>, n: number): Promise<{ got: T[]; error: unknown }> {
   const it = iterators.get(sub) ?? sub[Symbol.asyncIterator]()
@@ -77,15 +94,7 @@ test('block: a 200 ms cut loses nothing and doubles nothing (2,000 events, numbe
   let cutDone: Promise<void> | undefined
   for (let i = 0; i < 2000; i++) {
     if (i === 700) {
-      // The outage: live connections die, new ones die at once, for 200 ms.
-      proxy.plan({ cutAfterBytes: { up: 0, down: 0 } })
-      proxy.cutAll()
-      cutDone = new Promise((resolve) =>
-        setTimeout(() => {
-          proxy.plan({})
-          resolve()
-        }, 200),
-      )
+      cutDone = outage(proxy, 200)
     }
     const report = await server.publish('ticks', i)
     assert.equal(report.delivered, 1, `event ${i} delivered (written or queued for the subscriber)`)
@@ -121,19 +130,9 @@ test('block, a slow reader and two cuts: events queued and read across both resu
       if (got.length === 3000) break
     }
   })()
-  const outage = (): Promise<void> => {
-    proxy.plan({ cutAfterBytes: { up: 0, down: 0 } })
-    proxy.cutAll()
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        proxy.plan({})
-        resolve()
-      }, 100),
-    )
-  }
   const outages: Promise<void>[] = []
   for (let i = 0; i < 3000; i++) {
-    if (i === 1000 || i === 2000) outages.push(outage())
+    if (i === 1000 || i === 2000) outages.push(outage(proxy, 100))
     const report = await server.publish('slow', i)
     assert.equal(report.failed.length, 0, `event ${i}: ${JSON.stringify(report.failed)}`)
     if (i % 25 === 0) await new Promise((resolve) => setImmediate(resolve))
@@ -161,8 +160,7 @@ test('a cut longer than publishTimeout: the waiting publish reports the subscrib
   cleanups.push(() => link.close())
   const sub = link.subscribe<number>('ticks', { maxQueued: 4 })
   await withTimeout(sub.ready, 5000, 'the subscription')
-  proxy.plan({ cutAfterBytes: { up: 0, down: 0 } })
-  proxy.cutAll()
+  cutOff(proxy)
   const reports = []
   for (let i = 0; i < 40; i++) reports.push(server.publish('ticks', i))
   const all = await withTimeout(Promise.all(reports), 5000, 'the publishes to settle')

@@ -10,8 +10,8 @@
  *   peer.sendFrames([{ type: 'ping', data: new Uint8Array(8) }])
  *   await once(peer, 'close')
  *
- * Events: 'hello' (the other side's Hello), 'frame' (each Frame it sent, in order), 'close'
- * (the transport closed; the error, if any). Frames are decoded from plain (uncompressed,
+ * Events: 'data' (each raw chunk received, before decoding), 'hello' (the other side's Hello),
+ * 'frame' (each Frame it sent, in order), 'close' (the transport closed; the error, if any). Frames are decoded from plain (uncompressed,
  * unencrypted) records; anything else stops decoding and is kept in `decodeError`.
  */
 import { randomBytes } from 'node:crypto'
@@ -158,6 +158,7 @@ export class ScriptedPeer extends EventEmitter {
 
   private onData(chunk: Uint8Array): void {
     this.bytesIn += chunk.length
+    this.emit('data', chunk)
     if (this.decodeError !== undefined) return
     this.reader.push(chunk)
     try {

@@ -265,6 +265,21 @@ export function runTransportConformance(name: string, makePair: () => Promise<Tr
         assert.equal(pb.text(), 'early bytes')
       }))
 
+    it('holds bytes and a graceful close() that arrive before bind(), in order', () =>
+      withPair(makePair, async ({ a, b }) => {
+        const pa = bind(a)
+        a.write([Buffer.from('last '), Buffer.from('words')])
+        a.close()
+        await turns(20)
+        assert.deepEqual(pa.closes, [], 'the closing side waits for the other end to read its end')
+        const pb = bind(b)
+        await pb.until(() => pb.closes.length === 1, 'b close')
+        assert.equal(pb.text(), 'last words', 'every byte written before close() arrived first')
+        assert.deepEqual(pb.closes, [undefined])
+        await pa.until(() => pa.closes.length === 1, 'a close')
+        assert.deepEqual(pa.closes, [undefined])
+      }))
+
     it('reports a close that happened before bind() once bound', () =>
       withPair(makePair, async ({ a, b }) => {
         const pa = bind(a)

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { memoryPair } from '../../src/testing/memory-pair.ts'
 import { dial } from '../../src/transport/dial.ts'
 import { listen } from '../../src/transport/listen.ts'
 import type { TlsOptions, Transport, TransportOptions } from '../../src/transport/types.ts'
@@ -67,6 +68,19 @@ runTransportConformance('tls (node:tls over TCP)', () =>
     () => ({ runtimeDir, tls: tlsOptions }),
   ),
 )
+
+// The in-memory pair users' tests run sessions over (switchboard/testing) keeps the same contract.
+runTransportConformance('memoryPair (switchboard/testing)', async () => {
+  const [a, b] = memoryPair()
+  return {
+    a,
+    b,
+    async close() {
+      a.abort()
+      b.abort()
+    },
+  }
+})
 
 describe('transport specifics', () => {
   it('TCP transports report the remote IP; unix ones do not', async () => {

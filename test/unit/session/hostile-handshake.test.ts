@@ -26,17 +26,10 @@ async function against(
 ): Promise<{ err: SwitchboardError; sent: Buffer }> {
   const [mine, theirs] = memoryPair()
   const peer = new ScriptedPeer(theirs, { role: 'dialer', hello: { security: [security] } })
-  // Record every byte the listener sends (this replaces the scripted peer's own reader).
+  // Record every byte the listener sends, undecoded (a refusal is not a record).
   const chunks: Buffer[] = []
-  let ended!: () => void
-  const closed = new Promise<void>((resolve) => {
-    ended = resolve
-  })
-  theirs.bind({
-    data: (c) => chunks.push(Buffer.from(c)),
-    drain: () => {},
-    close: () => ended(),
-  })
+  peer.on('data', (c: Uint8Array) => chunks.push(Buffer.from(c)))
+  const closed = peer.done
   script(peer)
   const err = await withTimeout(
     Session.establish(

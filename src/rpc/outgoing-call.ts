@@ -78,6 +78,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   private responseChannel: Channel | undefined
   private written = false
   private done = false
+  /** Nothing more can happen to it: answered (a streamed response: fully received) or failed. */
+  private over = false
   private explicitDeadline = false
   /** A big response arriving on its channel (not a stream). */
   private collector: BodyCollector | undefined
@@ -305,7 +307,9 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
 
   /** Cancel, deadline or a failed body: tell the peer (if it may have the request), then fail. */
   private giveUp(code: ErrorCode, message: string, cause?: SwitchboardError): void {
-    if (this.done) return
+    // A streamed response settled the call when it began; until it ends, a cancel or an explicit
+    // deadline still stops it (and fails the stream its reader holds).
+    if (this.over) return
     const wire = wireCodeOf(code)
     this.requestChannel?.reset(wire)
     this.responseChannel?.reset(wire)
@@ -330,6 +334,7 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   }
 
   private cleanup(): void {
+    this.over = true
     this.host.sweep.delete(this)
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
     this.onWritable()

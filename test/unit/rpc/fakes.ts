@@ -185,11 +185,14 @@ export class FakeIncomingHost implements IncomingHost {
     return ch.asChannel
   }
 
+  // As RpcConnection: the host marks the call, which then knows to leave the table when done.
   track(call: IncomingCall): void {
+    call.tracked = true
     this.tracked.add(call)
   }
 
   finished(call: IncomingCall): void {
+    call.tracked = false
     this.tracked.delete(call)
     this.wake?.()
   }

@@ -31,14 +31,12 @@ export function peerIdentity(conn: RpcConnection): string {
   return key === undefined ? '' : Buffer.from(key).toString('hex')
 }
 
-export type ServerConnection = RpcConnection
-
 /** A server's events. */
 export interface ServerEvents {
   /** A client finished its hello and is served. */
-  connection: [conn: ServerConnection]
+  connection: [conn: RpcConnection]
   /** A served client's connection ended. */
-  disconnect: [conn: ServerConnection]
+  disconnect: [conn: RpcConnection]
   /** A handshake or connection error (emitted only while someone listens). */
   error: [err: SwitchboardError]
   /** close() finished. */
@@ -65,7 +63,7 @@ export class Server extends EventEmitter<ServerEvents> {
   /** The resolved address (e.g. tcp://127.0.0.1:34567 when port 0 was asked). */
   address = ''
   /** Open connections. */
-  readonly connections = new Set<ServerConnection>()
+  readonly connections = new Set<RpcConnection>()
   /** @internal pair() shares its link's handler table. */
   handlers = new Map<string, Handler>()
   /** @internal the protocols this server implements (implement()); pair() shares its link's. */
@@ -177,9 +175,9 @@ export class Server extends EventEmitter<ServerEvents> {
       protocols: offered,
       onReady: (conn) => {
         admitted()
-        if (this.closing !== undefined) return conn.refuse('GOING_AWAY', 'server is closing')
+        if (this.closing !== undefined) return conn.turnAway('GOING_AWAY', 'server is closing')
         if (this.connections.size >= max) {
-          return conn.refuse(
+          return conn.turnAway(
             max === 1 ? 'PAIR_FULL' : 'REFUSED',
             `server accepts at most ${max} connection(s)`,
           )

@@ -89,6 +89,14 @@ export interface ConnectionExtras {
 /** Handlers looked up by method name; shared by every connection of a server. */
 export type HandlerTable = ReadonlyMap<string, Handler>
 
+/**
+ * The handler-table key of the catch-all: its handler answers every method that has no handler
+ * of its own (pair()'s onRequest; a server's `handle(ANY_METHOD, fn)`). It is a key of the local
+ * table only: it never goes on the wire (a caller names the method it calls, and an unknown one
+ * reaches the catch-all under its own name, `ctx.method`).
+ */
+export const ANY_METHOD = '*'
+
 const NO_HANDLERS: HandlerTable = new Map()
 const EMPTY = new Uint8Array(0)
 
@@ -325,8 +333,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   }
 
   handlerFor(method: string): Handler | undefined {
-    // '*' handles every method without a handler of its own (pair()'s onRequest).
-    return this.handlers.get(method) ?? this.handlers.get('*')
+    return this.handlers.get(method) ?? this.handlers.get(ANY_METHOD)
   }
 
   reportError(err: SwitchboardError): void {
@@ -742,9 +749,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     this.session.abort(err)
   }
 
-  /** Refuses this connection with a code the peer sees (e.g. PAIR_FULL). */
-  refuse(code: ErrorCode, message?: string): void {
-    this.session.refuse(sbError(code, message))
+  /**
+   * Turns the peer away: it gets a GOAWAY carrying `code` (e.g. PAIR_FULL, GOING_AWAY) and the
+   * connection closes. Unlike abort(), the peer learns why.
+   */
+  turnAway(code: ErrorCode, message?: string): void {
+    this.session.closeWithGoaway(sbError(code, message))
   }
 
   get closed(): Promise<void> {

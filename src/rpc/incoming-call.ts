@@ -128,7 +128,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     call.enter()
     if (call.stream !== undefined) return call.run(undefined)
     if (h.totalSize !== undefined && h.totalSize > host.localMaxMessageBytes)
-      call.refuse(`body of ${h.totalSize} bytes exceeds maxMessageBytes`)
+      call.rejectOversizedBody(`body of ${h.totalSize} bytes exceeds maxMessageBytes`)
   }
 
   // ---- HandlerContext --------------------------------------------------------------------------
@@ -154,7 +154,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     if (this.done) return
     const body = (this.collector ??= new BodyCollector(this.ch!.header.totalSize))
     if (!body.add(data) || body.size > this.host.localMaxMessageBytes) {
-      return this.refuse(
+      return this.rejectOversizedBody(
         `body exceeds its announced size or maxMessageBytes (${this.host.localMaxMessageBytes})`,
       )
     }
@@ -215,7 +215,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     this.finish()
   }
 
-  private refuse(message: string): void {
+  /** The body is over maxMessageBytes or its announced size: reset it, fail the run, unread. */
+  private rejectOversizedBody(message: string): void {
     this.ch?.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
     this.abort(sbError('MESSAGE_TOO_LARGE', message))
   }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
+import { Waiters } from '../internal/waiters.ts'
 import { isByteSource } from '../rpc/body.ts'
 import { msgpackCodec } from '../rpc/codec.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
@@ -125,7 +126,8 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   private orderedInFlight: Delivery | undefined
   private nextMessageId = 0
   private closeError: SwitchboardError | undefined
-  private readyWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
+  /** Callers of ready() while the link is not: woken by the first hello, failed by close. */
+  private readonly readyWaiters = new Waiters()
   private reconnects = 0
   private resent = 0
 
@@ -214,7 +216,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     if (this.state !== 'ready') {
       this.transition('ready')
       if (wasReconnecting) this.reconnects++
-      for (const r of this.readyWaiters.splice(0)) r.resolve()
+      this.readyWaiters.wake()
       this.emit('ready')
     }
     for (const s of this.subscriptions) if (!s.bound) s.bindTo(conn)
@@ -644,7 +646,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
       s.fail(reason)
     }
     this.subscriptions.clear()
-    for (const r of this.readyWaiters.splice(0)) r.reject(reason)
+    this.readyWaiters.fail(reason)
     this.outbox.stop()
     if (err !== undefined) this.report(err)
     this.emit('close', err)
@@ -659,7 +661,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   ready(): Promise<void> {
     if (this.state === 'ready') return Promise.resolve()
     if (this.state === 'closed') return Promise.reject(this.closeError)
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
+    return this.readyWaiters.wait()
   }
 
   get writable(): boolean {

@@ -16,12 +16,12 @@
  * `tick` from its one coarse timer.
  */
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { Fifo } from '../internal/fifo.ts'
 import { KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
 import { bodyOf, fixedPayloadSize } from '../wire/frame-encode.ts'
 import type { ProtocolOffer } from '../wire/hello.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
-import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'
 import { Liveness } from './liveness.ts'
 import { isMessage, MessageQueue, type OutgoingMessage } from './messages.ts'
@@ -533,7 +533,8 @@ export class Mux implements ChannelHost {
     const counted = countsAsMessage(h.kind)
     if (counted) this.receivedCount++
     // Responses still come in after our GOAWAY (they answer our own requests); messages do not.
-    if (counted && (this.state !== 'open' || this.goawaySent !== undefined)) return resetUnaccepted('GOING_AWAY')
+    if (counted && (this.state !== 'open' || this.goawaySent !== undefined))
+      return resetUnaccepted('GOING_AWAY')
     if (this.remoteOpen >= this.local.maxChannels) return resetUnaccepted('CHANNEL_LIMIT')
     const header: OpenHeader = {
       kind: h.kind,

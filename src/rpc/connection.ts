@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events'
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { DeadlineSweep } from '../internal/deadline-sweep.ts'
+import { Waiters } from '../internal/waiters.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import type { SessionOptions } from '../session/options.ts'
@@ -143,7 +144,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   private messageIds = 0
   /** Handlers of the peer's messages running now (see IncomingHost). */
   activeHandlers = 0
-  private drainWaiters: (() => void)[] = []
+  /** Callers of drained() while the connection is not writable. */
+  private readonly drainWaiters = new Waiters()
   /** Largest body sent as a single MSG or REPLY frame (fixed once the hello is done). */
   maxSingleFrameBody = 0
   /** Why the session ended, once it has (set before 'close' is emitted). */
@@ -698,12 +700,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   /** Resolves when writable is true again (at once if it is). */
   drained(): Promise<void> {
     if (this.writable || this.session.state === 'closed') return Promise.resolve()
-    return new Promise((resolve) => this.drainWaiters.push(resolve))
+    return this.drainWaiters.wait()
   }
 
   private onFlushed(): void {
-    if (this.drainWaiters.length === 0 || !this.writable) return
-    for (const w of this.drainWaiters.splice(0)) w()
+    if (this.drainWaiters.size > 0 && this.writable) this.drainWaiters.wake()
   }
 
   get state(): Session['state'] {
@@ -773,7 +774,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     this.incoming.clear()
     this.topics.closeAll(reason)
     this.peerTopics.closeAll()
-    for (const w of this.drainWaiters.splice(0)) w()
+    this.drainWaiters.wake()
     this.emit('close', err)
   }
 

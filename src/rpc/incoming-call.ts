@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks'
 import { codeFromWire, isSwitchboardError, type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
+import { Waiters } from '../internal/waiters.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { ReplyFrame } from '../wire/frame.ts'
@@ -68,7 +69,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   /** The body arriving on a channel (not a stream). */
   private collector: BodyCollector | undefined
   private done = false
-  private writableWaiter: (() => void) | undefined
+  /** The response stream's pump, waiting for the channel to take more (made when it streams). */
+  private writable: Waiters | undefined
   /** Set while this call is the dedupe table's run of its message id. */
   private dedupeKey: string | undefined
   /** Counted in the host's activeHandlers (from the handler's start until finish). */
@@ -183,9 +185,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   }
 
   onWritable(): void {
-    const w = this.writableWaiter
-    this.writableWaiter = undefined
-    w?.()
+    this.writable?.wake()
   }
 
   // ---- giving up -------------------------------------------------------------------------------
@@ -340,7 +340,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     }
     ch.bind(this)
     this.enter()
-    pump(source, ch, () => this.writable()).then(
+    this.writable = new Waiters()
+    pump(source, ch, this.writable).then(
       () => this.finish(),
       (err: unknown) => {
         // The caller learns why: END with the coded error, as a REPLY would carry it.
@@ -355,12 +356,6 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
         this.finish()
       },
     )
-  }
-
-  private writable(): Promise<void> {
-    return new Promise((resolve) => {
-      this.writableWaiter = resolve
-    })
   }
 
   private sendError(status: number, detail: Uint8Array): void {

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks'
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
+import { Waiters } from '../internal/waiters.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import { BodyFlag, MessageKind } from '../wire/constants.ts'
@@ -84,7 +85,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   private raw = false
   private stream: IncomingStream | undefined
   private onAbort: (() => void) | undefined
-  private writableWaiter: (() => void) | undefined
+  /** The request stream's pump, waiting for the channel to take more (made when it streams). */
+  private writable: Waiters | undefined
 
   constructor(
     host: CallHost,
@@ -171,7 +173,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
       ch.write(bytes, true)
       return
     }
-    pump(data as ByteSource, ch, () => this.writable()).catch((err: unknown) => {
+    this.writable = new Waiters()
+    pump(data as ByteSource, ch, this.writable).catch((err: unknown) => {
       // The caller's body source failed: stop the peer's handler and fail the call, coded.
       const e =
         err instanceof SwitchboardError ? err : sbError('CANCELLED', 'request stream failed', { cause: err })
@@ -281,15 +284,7 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   }
 
   onWritable(): void {
-    const w = this.writableWaiter
-    this.writableWaiter = undefined
-    w?.()
-  }
-
-  private writable(): Promise<void> {
-    return new Promise((resolve) => {
-      this.writableWaiter = resolve
-    })
+    this.writable?.wake()
   }
 
   private wasWritten(): boolean {

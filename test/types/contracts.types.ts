@@ -20,8 +20,8 @@ import {
   type Protocol,
   type ProtocolClient,
   type ProtocolPublisher,
-  type Server,
   type RpcConnection,
+  type Server,
   type StandardSchemaV1,
 } from '../../src/index.ts'
 import { type Equal, expect, expectNoAny, type IsAny } from './public-api.types.ts'

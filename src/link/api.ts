@@ -108,8 +108,8 @@ export interface PairOptions extends ConnectOptions {
 export type PairLink = Link & { role: 'server' | 'client' }
 
 /**
- * Simple IPC's pair: two processes run identical code; the first to call pair() serves, the
- * second connects; both can request, send and publish. A third process gets PAIR_FULL. When
+ * Two processes run identical code and meet at one address: the first to call pair() serves,
+ * the second connects; both can request, send and publish. A third process gets PAIR_FULL. When
  * the serving process goes away, the survivor takes the address over and serves, and a
  * restarted process connects to it; both keep their link.
  */

@@ -28,7 +28,7 @@ export type DialFunction = (address: string, signal: AbortSignal) => Promise<Tra
 export interface ConnectOptions extends EndpointOptions, Partial<Omit<LinkTuning, 'dedupeWindow'>> {
   /** connect() resolves only after the first hello exchange (default false: it resolves at once, in state 'connecting'). */
   waitForReady?: boolean
-  /** Handlers for calls the other side makes on this link (peer2peer). */
+  /** Handlers for calls the other side makes on this link (a server may call its client back). */
   handlers?: Record<string, Handler>
   /** How connections are opened (see DialFunction). */
   dial?: DialFunction

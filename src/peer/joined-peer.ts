@@ -34,7 +34,7 @@ import { reroutable } from './reroute.ts'
 
 /** A peer as peers() lists it. */
 export interface PeerInfo extends PeerEntry {
-  /** A link to it is up now (twainet's "connected" list); else it is only available. */
+  /** A link to it is up now; else it is only available (listed in the directory, not dialed yet). */
   readonly connected: boolean
 }
 

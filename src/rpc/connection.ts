@@ -38,7 +38,7 @@ import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
 import { SinkOutcome } from './sink-outcome.ts'
-import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
+import { type CallSink, type OneWayKind, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
 import { type PublishLimits, SubscriberRegistry } from './subscriber-registry.ts'
 import { type EventSink, Subscription } from './subscription.ts'
 import { TopicSubscriptions } from './topic-subscriptions.ts'
@@ -395,7 +395,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
    */
   send(method: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     const sink = this.promiseSink(method)
-    this.sendWith(MessageKind.NOTIFY, method, data, options, messageId ?? this.nextMessageId(), sink)
+    this.sendWith('send', method, data, options, messageId ?? this.nextMessageId(), sink)
     return sink.promise
   }
 
@@ -407,7 +407,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   publish(topic: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     if (!this.peerTopics.has(topic)) return Promise.resolve()
     const sink = this.promiseSink(topic)
-    this.sendWith(MessageKind.EVENT, topic, data, options, messageId ?? this.nextMessageId(), sink)
+    this.sendWith('publish', topic, data, options, messageId ?? this.nextMessageId(), sink)
     return sink.promise
   }
 
@@ -445,13 +445,14 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
    * and carries no signal, else a one-way channel.
    */
   sendWith(
-    kind: number,
+    oneWay: OneWayKind,
     name: string,
     data: unknown,
     options: AttemptOptions,
     messageId: number,
     sink: SendSink,
   ): void {
+    const kind = oneWay === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT
     if (options.signal?.aborted) {
       return sink.failed(sbError('CANCELLED', `'${name}' was cancelled`), {
         kind,

@@ -149,6 +149,11 @@ export class Channel {
     return true
   }
 
+  /** True once the OPEN left for the driver to write: from then on the peer may have it. */
+  get openSent(): boolean {
+    return !this.needsOpen
+  }
+
   bind(handler: ChannelHandler): void {
     this.handler = handler
   }

@@ -148,10 +148,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   private readonly drainWaiters = new Waiters()
   /** Largest body sent as a single MSG or REPLY frame (fixed once the hello is done). */
   maxSingleFrameBody = 0
-  /** Why the session ended, once it has (set before 'close' is emitted). */
-  closeError: SwitchboardError | undefined
-  /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
-  goawayCode: ErrorCode | undefined
+  private closeReason: SwitchboardError | undefined
+  private peerGoawayCode: ErrorCode | undefined
 
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
   private readonly identityOf: (conn: RpcConnection) => string
@@ -201,7 +199,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
         onName: (id, name) => conn.inNames.define(id, name),
         onOffer: (offer) => conn.onOffer(offer),
         onGoaway: (_last, code) => {
-          conn.goawayCode = code
+          conn.peerGoawayCode = code
           conn.emit('goaway', code)
         },
         onClose: (err) => conn.onSessionClose(err),
@@ -558,7 +556,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
         signal?.removeEventListener('abort', onAbort)
         const err = sbError(codeFromWire(code), `'${name}' was reset before it was fully written`)
         const gone = this.sessionEnded || codeFromWire(code) === 'GOING_AWAY'
-        const failure = gone ? lossError(err, !ch.needsOpen && codeFromWire(code) !== 'GOING_AWAY') : err
+        const failure = gone ? lossError(err, ch.openSent && codeFromWire(code) !== 'GOING_AWAY') : err
         sink.failed(failure, { kind, name, value, messageId })
       },
       onSent: () => {
@@ -708,6 +706,16 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     if (this.drainWaiters.size > 0 && this.writable) this.drainWaiters.wake()
   }
 
+  /** Why the session ended, once it has (set before 'close' is emitted). */
+  get closeError(): SwitchboardError | undefined {
+    return this.closeReason
+  }
+
+  /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
+  get goawayCode(): ErrorCode | undefined {
+    return this.peerGoawayCode
+  }
+
   get state(): Session['state'] {
     return this.session.state
   }
@@ -765,7 +773,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
 
   private onSessionClose(err: SwitchboardError | undefined): void {
     const reason = err ?? sbError('SESSION_CLOSED')
-    this.closeError = reason
+    this.closeReason = reason
     this.sweep.stop()
     const code = reason.wireCode === 0 ? wireCodeOf('CONNECTION_LOST') : reason.wireCode
     // Requests the peer counted but never answered: they may have run.

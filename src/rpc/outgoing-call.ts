@@ -288,7 +288,7 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   }
 
   private wasWritten(): boolean {
-    return this.written || (this.requestChannel !== undefined && !this.requestChannel.needsOpen)
+    return this.written || (this.requestChannel !== undefined && this.requestChannel.openSent)
   }
 
   // ---- giving up -----------------------------------------------------------------------------

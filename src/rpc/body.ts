@@ -73,10 +73,13 @@ export class IncomingStream implements AsyncIterable<Uint8Array> {
   private error: SwitchboardError | undefined
   private readonly ch: Channel
   private iterating = false
+  /** Told when the consumer stopped before the end (the channel is reset by then). */
+  private readonly onStop: (() => void) | undefined
   bytes = 0
 
-  constructor(ch: Channel) {
+  constructor(ch: Channel, onStop?: () => void) {
     this.ch = ch
+    this.onStop = onStop
   }
 
   push(data: Uint8Array, fin: boolean): void {
@@ -120,7 +123,10 @@ export class IncomingStream implements AsyncIterable<Uint8Array> {
     const early = !this.ended && this.error === undefined
     this.ended = true
     this.chunks.clear()
-    if (early) this.ch.reset(wireCodeOf('CANCELLED'))
+    if (early) {
+      this.ch.reset(wireCodeOf('CANCELLED'))
+      this.onStop?.()
+    }
     return Promise.resolve(DONE)
   }
 }

@@ -344,6 +344,9 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     pump(source, ch, this.writable).then(
       () => this.finish(),
       (err: unknown) => {
+        // Already over (the caller stopped reading, its deadline passed, the connection went):
+        // the pump stopped because the call did, which is no failure of the handler's.
+        if (this.done) return
         // The caller learns why: END with the coded error, as a REPLY would carry it.
         const failure = sbError('HANDLER_ERROR', `response stream of '${this.method}' failed`, { cause: err })
         if (ch.canSend) {
@@ -384,6 +387,9 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     if (this.done) return
     this.done = true
     this.collector = undefined
+    // A response pump waiting for room on a channel that was reset would wait for ever: wake it,
+    // so it sees the channel closed and closes the handler's source.
+    this.writable?.wake()
     if (this.counted) this.host.activeHandlers--
     if (this.tracked) {
       this.host.sweep.delete(this)

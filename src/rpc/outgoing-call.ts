@@ -222,7 +222,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
     const kind = ch.header.kind
     this.raw = (kind & BodyFlag.RAW) !== 0
     if ((kind & BodyFlag.STREAM) !== 0) {
-      this.stream = new IncomingStream(ch)
+      // A reader that stops early ends the call: a local reset tells no channel handler.
+      this.stream = new IncomingStream(ch, () => this.cleanup())
       // A streamed response has no default deadline once it starts; an explicit one still runs.
       if (!this.explicitDeadline) this.host.sweep.delete(this)
       this.succeed(this.stream)

@@ -289,7 +289,7 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   }
 
   private wasWritten(): boolean {
-    return this.written || (this.requestChannel !== undefined && this.requestChannel.openSent)
+    return this.written || this.requestChannel?.openSent === true
   }
 
   // ---- giving up -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-/** The ring-buffer FIFO under the mux's queues: order kept across wrap-around and growth. */
+/** The ring-buffer FIFO under the mux's and the subscriptions' queues: order kept across wrap-around and growth. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Fifo } from '../../../src/internal/fifo.ts'

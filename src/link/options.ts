@@ -20,7 +20,7 @@ export interface EndpointOptions extends ConnectionOptions {
 
 /**
  * Opens a byte stream to `address`; rejects coded (CONNECT_FAILED to retry, others final).
- * Default: the transport layer's dial. peer/ passes one that can return a relayed path; tests
+ * Default: the transport layer's dial. A joined peer passes on the one in its options; tests
  * pass one that goes through a fault-injection proxy.
  */
 export type DialFunction = (address: string, signal: AbortSignal) => Promise<Transport>

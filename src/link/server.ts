@@ -71,7 +71,7 @@ export class Server extends EventEmitter<ServerEvents> {
   /** Idempotent calls of every client, by (identity, link id, message id). */
   readonly dedupe: DedupeTable
   /** Every client's subscriptions, by (identity, link id, topic): they outlive connections. */
-  readonly subscribers: SubscriberRegistry
+  private readonly subscribers: SubscriberRegistry
   /** Each client by (identity, link id): outlives its connections (see ServerClient). */
   private readonly clients = new Map<string, ServerClient>()
   private readonly lingerTimers = new Map<string, NodeJS.Timeout>()
@@ -214,6 +214,30 @@ export class Server extends EventEmitter<ServerEvents> {
    */
   publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<PublishReport> {
     return publishToAll(this.subscribers, topic, data, options.signal)
+  }
+
+  /**
+   * @internal the labels (subscriberLabel) of `topic`'s subscribers, attached or waiting to
+   * resume: a joined peer learns from them which peers' subscriptions reached it.
+   */
+  subscriberLabels(topic: string): string[] {
+    return [...(this.subscribers.subscribersOf(topic) ?? [])].map((s) => s.label)
+  }
+
+  /** @internal calls `listener` whenever a subscription arrives; returns what stops that. */
+  onSubscribed(listener: () => void): () => void {
+    this.subscribers.on('subscribed', listener)
+    return () => this.subscribers.off('subscribed', listener)
+  }
+
+  /** @internal how long a publish waits for a subscriber (the publishTimeout option), ms. */
+  get publishTimeoutMs(): number {
+    return this.subscribers.publishTimeoutMs
+  }
+
+  /** @internal ends, without a grace period, the subscriptions whose label `gone` matches. */
+  forgetSubscribers(gone: (label: string) => boolean): void {
+    this.subscribers.forget((stream) => gone(stream.label))
   }
 
   /**

@@ -14,7 +14,7 @@ export { defaultLinkOptions } from './link/defaults.ts'
 export type { LinkEvents, LinkState, LinkStats } from './link/link.ts'
 export { Link } from './link/link.ts'
 export type { ConnectOptions, DialFunction, EndpointOptions, ListenOptions } from './link/options.ts'
-export type { ServerConnection, ServerEvents, ServerStats } from './link/server.ts'
+export type { ServerEvents, ServerStats } from './link/server.ts'
 export { Server } from './link/server.ts'
 export type { ServerClient } from './link/server-client.ts'
 export type { MuxLimits as Limits } from './mux/limits.ts'
@@ -30,7 +30,8 @@ export type {
 export type { AllowedPorts, JoinOptions, ResolveOptions } from './peer/options.ts'
 export type { Compressor } from './record/compression.ts'
 export type { Codec } from './rpc/codec.ts'
-export type { ConnectionEvents, ConnectionStats } from './rpc/connection.ts'
+export type { ConnectionEvents, ConnectionStats, RpcConnection } from './rpc/connection.ts'
+export { ANY_METHOD } from './rpc/connection.ts'
 export type {
   ContractHandlers,
   ContractOptions,

@@ -6,7 +6,7 @@
 
 import { errnoCode } from '../internal/errno.ts'
 import { listen } from '../link/api.ts'
-import type { ServerConnection } from '../link/server.ts'
+import type { RpcConnection } from '../rpc/connection.ts'
 import type { Command } from './command.ts'
 import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import { ExitCode, writeLine } from './io.ts'
@@ -44,14 +44,14 @@ export const serve: Command = {
     try {
       const server = await listen(address, endpointOptionsFrom(io, args.options, 'listen'))
       registerBuiltins(server)
-      const ids = new WeakMap<ServerConnection, number>()
+      const ids = new WeakMap<RpcConnection, number>()
       let nextId = 1
-      server.on('connection', (conn: ServerConnection) => {
+      server.on('connection', (conn: RpcConnection) => {
         const id = nextId++
         ids.set(conn, id)
         log.write('connect', { id, connections: server.connections.size })
       })
-      server.on('disconnect', (conn: ServerConnection) => {
+      server.on('disconnect', (conn: RpcConnection) => {
         log.write('disconnect', {
           id: ids.get(conn),
           connections: server.connections.size,

@@ -44,7 +44,11 @@ export interface LocalDirectoryOptions {
   readonly settleMs?: number
 }
 
-/** At most one probe per entry per this interval (ms): the "at most once a second". */
+/**
+ * At most one probe per entry per this interval (ms): suspect() comes with every failed
+ * connection to an entry, and each probe is a connect attempt of its own, so a burst of failed
+ * calls to one peer costs one probe a second, not one per call.
+ */
 const PROBE_INTERVAL_MS = 1000
 /** How long an entry found dead stays dead to reads that started before its file went (ms). */
 const TOMBSTONE_MS = 10_000

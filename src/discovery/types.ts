@@ -1,7 +1,8 @@
 /**
- * What a directory knows about a joined peer, and the face every directory offers (the local
- * one here; a daemon client later). A directory lists and watches entries; it opens no
- * connection of its own: how to probe an address is passed in by peer/, which owns transports.
+ * What a directory knows about a joined peer, and the face a directory offers to peer/ (the
+ * local directory, local-directory.ts, implements it). A directory lists and watches entries;
+ * it opens no connection of its own: how to probe an address is passed in by peer/, which owns
+ * transports.
  */
 
 /** One joined peer, as written to the directory. */

@@ -2,7 +2,7 @@
  * The three ways in: listen(), connect() and pair().
  */
 import { isSwitchboardError, sbError } from '../errors.ts'
-import { RpcConnection } from '../rpc/connection.ts'
+import { ANY_METHOD, RpcConnection } from '../rpc/connection.ts'
 import type { Handler } from '../rpc/types.ts'
 import { resolveSecurity } from '../session/security-options.ts'
 import { parseAddress } from '../transport/address.ts'
@@ -108,8 +108,8 @@ export interface PairOptions extends ConnectOptions {
 export type PairLink = Link & { role: 'server' | 'client' }
 
 /**
- * Simple IPC's pair: two processes run identical code; the first to call pair() serves, the
- * second connects; both can request, send and publish. A third process gets PAIR_FULL. When
+ * Two processes run identical code and meet at one address: the first to call pair() serves,
+ * the second connects; both can request, send and publish. A third process gets PAIR_FULL. When
  * the serving process goes away, the survivor takes the address over and serves, and a
  * restarted process connects to it; both keep their link.
  */
@@ -130,7 +130,7 @@ export async function pair(address: string, options: PairOptions = {}): Promise<
   side.link = link
   if (options.onRequest !== undefined) {
     const onRequest = options.onRequest
-    link.handlers.set('*', (data, ctx) => onRequest(ctx.method, data))
+    link.handlers.set(ANY_METHOD, (data, ctx) => onRequest(ctx.method, data))
   }
   link.once('close', () => void side.server?.close())
   // The first acquire decides the role before pair() returns.

@@ -8,7 +8,7 @@ import type { SwitchboardError } from '../errors.ts'
 import type { Expirable } from '../internal/deadline-sweep.ts'
 import { isByteSource } from '../rpc/body.ts'
 import type { Codec } from '../rpc/codec.ts'
-import type { CallSink, SendSink } from '../rpc/sinks.ts'
+import type { CallSink, OneWayKind, SendSink } from '../rpc/sinks.ts'
 import type { AttemptOptions } from '../rpc/types.ts'
 
 /** What a delivery reports its attempts to (the link), so an attempt costs no closures. */
@@ -23,7 +23,8 @@ export interface DeliveryOwner {
 
 const noop = (): void => {}
 
-export type DeliveryKind = 'request' | 'send' | 'publish'
+/** A request, or a one-way message (send, publish). */
+export type DeliveryKind = 'request' | OneWayKind
 
 export interface DeliveryFlags {
   idempotent: boolean

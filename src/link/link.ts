@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type SwitchboardError, sbError } from '../errors.ts'
+import { Waiters } from '../internal/waiters.ts'
 import { isByteSource } from '../rpc/body.ts'
 import { msgpackCodec } from '../rpc/codec.ts'
 import type { ConnectionStats, RpcConnection } from '../rpc/connection.ts'
@@ -26,10 +27,9 @@ import { ContractPublisher, ContractRegistry } from '../rpc/contract-registry.ts
 import { DedupeTable } from '../rpc/dedupe.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, validTimeout } from '../rpc/defaults.ts'
 import { lossOf } from '../rpc/loss.ts'
-import type { SentMessage } from '../rpc/sinks.ts'
+import { type OneWayKind, oneWayKindOf, type SentMessage } from '../rpc/sinks.ts'
 import type { Subscription } from '../rpc/subscription.ts'
 import type { AttemptOptions, Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
-import { KIND_MASK, MessageKind } from '../wire/constants.ts'
 import { defaultLinkOptions, type LinkTuning, validateTuning } from './defaults.ts'
 import { Delivery, type DeliveryFlags, type DeliveryKind, type DeliveryOwner, sizeOf } from './delivery.ts'
 import { LinkSubscription } from './link-subscription.ts'
@@ -125,7 +125,8 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   private orderedInFlight: Delivery | undefined
   private nextMessageId = 0
   private closeError: SwitchboardError | undefined
-  private readyWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
+  /** Callers of ready() while the link is not: woken by the first hello, failed by close. */
+  private readonly readyWaiters = new Waiters()
   private reconnects = 0
   private resent = 0
 
@@ -214,7 +215,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     if (this.state !== 'ready') {
       this.transition('ready')
       if (wasReconnecting) this.reconnects++
-      for (const r of this.readyWaiters.splice(0)) r.resolve()
+      this.readyWaiters.wake()
       this.emit('ready')
     }
     for (const s of this.subscriptions) if (!s.bound) s.bindTo(conn)
@@ -362,21 +363,14 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     return promise
   }
 
-  private sendInBatch(kind: DeliveryKind, name: string, data: unknown, conn: RpcConnection): Promise<void> {
+  private sendInBatch(kind: OneWayKind, name: string, data: unknown, conn: RpcConnection): Promise<void> {
     let batch = this.batch
     if (batch === undefined || batch.sealed) batch = this.batch = new SendBatch(this)
     batch.members++
     this.inFlight++
     const messageId = ++this.nextMessageId
     this.sendingNow = true
-    conn.sendWith(
-      kind === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT,
-      name,
-      data,
-      NO_ATTEMPT,
-      messageId,
-      batch,
-    )
+    conn.sendWith(kind, name, data, NO_ATTEMPT, messageId, batch)
     this.sendingNow = false
     const failure = this.syncFailure
     if (failure === undefined) return batch.promise
@@ -385,12 +379,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     // own delivery; anything else (too large, not encodable) is this message's own failure.
     const loss = lossOf(failure)
     if (loss === undefined || loss.written) return this.refused(kind, name, failure)
-    const d = this.redelivery({
-      kind: kind === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT,
-      name,
-      value: data,
-      messageId,
-    })
+    const d = this.redelivery(kind, name, data, messageId)
     const promise = new Promise<void>((resolve, reject) =>
       d.settleWith(resolve as (v: unknown) => void, reject),
     )
@@ -401,20 +390,19 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   }
 
   /** A one-way message of a batch (or already resolved), sent again as a delivery of its own. */
-  private redelivery(msg: SentMessage): Delivery {
+  private redelivery(kind: OneWayKind, name: string, value: unknown, messageId: number): Delivery {
     let bytes = 0
     try {
-      bytes = sizeOf(msg.value, msgpackCodec)
+      bytes = sizeOf(value, msgpackCodec)
     } catch {
       // measured as empty: its own attempt reports the encoding failure
     }
-    const kind: DeliveryKind = (msg.kind & KIND_MASK) === MessageKind.EVENT ? 'publish' : 'send'
     return new Delivery(
       kind,
-      msg.name,
-      msg.value,
+      name,
+      value,
       bytes,
-      msg.messageId,
+      messageId,
       NO_FLAGS,
       undefined,
       undefined,
@@ -422,6 +410,10 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
       false,
       this,
     )
+  }
+
+  private redeliveryOf(msg: SentMessage): Delivery {
+    return this.redelivery(oneWayKindOf(msg), msg.name, msg.value, msg.messageId)
   }
 
   /** @internal BatchOwner */
@@ -442,7 +434,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
     const loss = lossOf(err)
     if (this.state !== 'closed' && loss !== undefined && !loss.written) {
       // Never written: sent again on another connection, reporting back to the batch.
-      const d = this.redelivery(msg)
+      const d = this.redeliveryOf(msg)
       d.settleWith(
         () => batch.memberDone(),
         (e) => batch.fail(e),
@@ -452,7 +444,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
       this.pump()
       return
     }
-    this.finalFailure((msg.kind & KIND_MASK) === MessageKind.EVENT ? 'publish' : 'send', msg.name, err)
+    this.finalFailure(oneWayKindOf(msg), msg.name, err)
     batch.fail(err)
   }
 
@@ -460,7 +452,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   batchMemberUndone(err: SwitchboardError, msg: SentMessage): void {
     if (this.state === 'closed') return
     if (lossOf(err)?.written === true) return // not idempotent: it may have run, and send() said it left
-    const d = this.redelivery(msg)
+    const d = this.redeliveryOf(msg)
     d.resolvedOnce = true // its promise was the batch's, already resolved: a failure is an event
     this.resent++
     this.enqueue(d)
@@ -525,8 +517,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
       const timeout = remaining === undefined ? undefined : Math.max(1, Math.ceil(remaining))
       conn.startRequest(d.name, d.data, timeout, d.explicitTimeout, d, d.messageId, d)
     } else {
-      const kind = d.kind === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT
-      conn.sendWith(kind, d.name, d.data, d, d.messageId, d)
+      conn.sendWith(d.kind, d.name, d.data, d, d.messageId, d)
     }
   }
 
@@ -644,7 +635,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
       s.fail(reason)
     }
     this.subscriptions.clear()
-    for (const r of this.readyWaiters.splice(0)) r.reject(reason)
+    this.readyWaiters.fail(reason)
     this.outbox.stop()
     if (err !== undefined) this.report(err)
     this.emit('close', err)
@@ -659,7 +650,7 @@ export class Link extends EventEmitter<LinkEvents> implements DeliveryOwner, Bat
   ready(): Promise<void> {
     if (this.state === 'ready') return Promise.resolve()
     if (this.state === 'closed') return Promise.reject(this.closeError)
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
+    return this.readyWaiters.wait()
   }
 
   get writable(): boolean {

@@ -20,7 +20,7 @@ export interface EndpointOptions extends ConnectionOptions {
 
 /**
  * Opens a byte stream to `address`; rejects coded (CONNECT_FAILED to retry, others final).
- * Default: the transport layer's dial. peer/ passes one that can return a relayed path; tests
+ * Default: the transport layer's dial. A joined peer passes on the one in its options; tests
  * pass one that goes through a fault-injection proxy.
  */
 export type DialFunction = (address: string, signal: AbortSignal) => Promise<Transport>
@@ -28,7 +28,7 @@ export type DialFunction = (address: string, signal: AbortSignal) => Promise<Tra
 export interface ConnectOptions extends EndpointOptions, Partial<Omit<LinkTuning, 'dedupeWindow'>> {
   /** connect() resolves only after the first hello exchange (default false: it resolves at once, in state 'connecting'). */
   waitForReady?: boolean
-  /** Handlers for calls the other side makes on this link (peer2peer). */
+  /** Handlers for calls the other side makes on this link (a server may call its client back). */
   handlers?: Record<string, Handler>
   /** How connections are opened (see DialFunction). */
   dial?: DialFunction

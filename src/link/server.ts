@@ -31,14 +31,12 @@ export function peerIdentity(conn: RpcConnection): string {
   return key === undefined ? '' : Buffer.from(key).toString('hex')
 }
 
-export type ServerConnection = RpcConnection
-
 /** A server's events. */
 export interface ServerEvents {
   /** A client finished its hello and is served. */
-  connection: [conn: ServerConnection]
+  connection: [conn: RpcConnection]
   /** A served client's connection ended. */
-  disconnect: [conn: ServerConnection]
+  disconnect: [conn: RpcConnection]
   /** A handshake or connection error (emitted only while someone listens). */
   error: [err: SwitchboardError]
   /** close() finished. */
@@ -65,7 +63,7 @@ export class Server extends EventEmitter<ServerEvents> {
   /** The resolved address (e.g. tcp://127.0.0.1:34567 when port 0 was asked). */
   address = ''
   /** Open connections. */
-  readonly connections = new Set<ServerConnection>()
+  readonly connections = new Set<RpcConnection>()
   /** @internal pair() shares its link's handler table. */
   handlers = new Map<string, Handler>()
   /** @internal the protocols this server implements (implement()); pair() shares its link's. */
@@ -73,7 +71,7 @@ export class Server extends EventEmitter<ServerEvents> {
   /** Idempotent calls of every client, by (identity, link id, message id). */
   readonly dedupe: DedupeTable
   /** Every client's subscriptions, by (identity, link id, topic): they outlive connections. */
-  readonly subscribers: SubscriberRegistry
+  private readonly subscribers: SubscriberRegistry
   /** Each client by (identity, link id): outlives its connections (see ServerClient). */
   private readonly clients = new Map<string, ServerClient>()
   private readonly lingerTimers = new Map<string, NodeJS.Timeout>()
@@ -177,9 +175,9 @@ export class Server extends EventEmitter<ServerEvents> {
       protocols: offered,
       onReady: (conn) => {
         admitted()
-        if (this.closing !== undefined) return conn.refuse('GOING_AWAY', 'server is closing')
+        if (this.closing !== undefined) return conn.turnAway('GOING_AWAY', 'server is closing')
         if (this.connections.size >= max) {
-          return conn.refuse(
+          return conn.turnAway(
             max === 1 ? 'PAIR_FULL' : 'REFUSED',
             `server accepts at most ${max} connection(s)`,
           )
@@ -216,6 +214,30 @@ export class Server extends EventEmitter<ServerEvents> {
    */
   publish(topic: string, data?: unknown, options: SendOptions = {}): Promise<PublishReport> {
     return publishToAll(this.subscribers, topic, data, options.signal)
+  }
+
+  /**
+   * @internal the labels (subscriberLabel) of `topic`'s subscribers, attached or waiting to
+   * resume: a joined peer learns from them which peers' subscriptions reached it.
+   */
+  subscriberLabels(topic: string): string[] {
+    return [...(this.subscribers.subscribersOf(topic) ?? [])].map((s) => s.label)
+  }
+
+  /** @internal calls `listener` whenever a subscription arrives; returns what stops that. */
+  onSubscribed(listener: () => void): () => void {
+    this.subscribers.on('subscribed', listener)
+    return () => this.subscribers.off('subscribed', listener)
+  }
+
+  /** @internal how long a publish waits for a subscriber (the publishTimeout option), ms. */
+  get publishTimeoutMs(): number {
+    return this.subscribers.publishTimeoutMs
+  }
+
+  /** @internal ends, without a grace period, the subscriptions whose label `gone` matches. */
+  forgetSubscribers(gone: (label: string) => boolean): void {
+    this.subscribers.forget((stream) => gone(stream.label))
   }
 
   /**

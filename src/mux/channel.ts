@@ -60,7 +60,8 @@ export interface ChannelHost {
   schedule(ch: Channel): void
   control(frame: Frame): void
   returnCredit(ch: Channel, bytes: number): void
-  closed(ch: Channel): void
+  /** The channel ended: forget its id and free its slot under maxChannels. */
+  release(ch: Channel): void
   /** A channel tried a move its state machine does not allow: our bug; fail the session, coded. */
   illegalMove(ch: Channel, from: ChannelState, to: ChannelState): void
   /** The channel's queue fell below high water after a refused write; report after the drain. */
@@ -108,8 +109,8 @@ export class Channel {
   pendingEnd: { status: number; detail: Uint8Array } | undefined
   private wantWritable = false
   private readonly host: ChannelHost
-  /** The least high-water mark (one chunk), bytes. */
-  private readonly highWater: number
+  /** One chunk, bytes: the queue may always hold this much (its least high-water mark). */
+  private readonly chunkBytes: number
 
   constructor(
     id: number,
@@ -118,7 +119,7 @@ export class Channel {
     sendCredit: number,
     recvWindow: number,
     host: ChannelHost,
-    highWater: number,
+    chunkBytes: number,
   ) {
     this.id = id
     this.header = header
@@ -127,7 +128,7 @@ export class Channel {
     this.recvRemaining = recvWindow
     this.needsOpen = local
     this.host = host
-    this.highWater = highWater
+    this.chunkBytes = chunkBytes
     // One-way: the receiver's direction is closed from the start on both ends.
     if (header.oneWay) this.current = local ? 'remote-closed' : 'local-closed'
   }
@@ -148,6 +149,11 @@ export class Channel {
     return true
   }
 
+  /** True once the OPEN left for the driver to write: from then on the peer may have it. */
+  get openSent(): boolean {
+    return !this.needsOpen
+  }
+
   bind(handler: ChannelHandler): void {
     this.handler = handler
   }
@@ -158,7 +164,7 @@ export class Channel {
 
   /**
    * Queues body bytes (no copy: the caller must not mutate them). Returns false when the queue
-   * is above its high-water mark (see highWaterNow): wait for `onWritable` before writing more.
+   * is above its high-water mark (see withinHighWater): wait for `onWritable` before writing more.
    */
   write(data: Uint8Array, fin = false): boolean {
     if (!this.canSend) throw sbError('SESSION_CLOSED', `channel ${this.id} can no longer send`)
@@ -182,7 +188,7 @@ export class Channel {
    */
   private get withinHighWater(): boolean {
     const q = this.queuedBytes
-    return q <= this.highWater || (q <= this.sendCredit && this.host.queuedTotal <= this.host.queueBudget)
+    return q <= this.chunkBytes || (q <= this.sendCredit && this.host.queuedTotal <= this.host.queueBudget)
   }
 
   /** Ends our direction with a status after queued bytes are sent (0 = ok, same as FIN). */
@@ -197,7 +203,7 @@ export class Channel {
     if (this.state === 'closed') return
     if (!this.needsOpen) this.host.control({ type: 'reset', channel: this.id, code })
     this.dropQueue()
-    this.close()
+    this.removeFromMux()
   }
 
   /** SUBSCRIBE channels, subscriber side: grants the publisher `events` more events. */
@@ -239,14 +245,14 @@ export class Channel {
   sentEnd(): void {
     this.pendingEnd = undefined
     this.handler.onSent?.()
-    if (this.current === 'remote-closed') this.close()
+    if (this.current === 'remote-closed') this.removeFromMux()
     else this.moveTo('local-closed')
   }
 
   /** Marks the peer's direction ended. */
   receivedEnd(): void {
     if (this.current === 'open') this.moveTo('remote-closed')
-    else if (this.current === 'local-closed') this.close()
+    else if (this.current === 'local-closed') this.removeFromMux()
   }
 
   /** The session is closing: the channel is over, whatever its state (the mux forgets it). */
@@ -255,12 +261,12 @@ export class Channel {
     this.moveTo('closed')
   }
 
-  /** Removes the channel from its Mux. Idempotent. */
-  close(): void {
+  /** Moves to closed and has the Mux forget it (its id, its slot). Idempotent. */
+  removeFromMux(): void {
     if (this.removed) return
     this.removed = true
     this.moveTo('closed')
-    this.host.closed(this)
+    this.host.release(this)
   }
 
   dropQueue(): void {

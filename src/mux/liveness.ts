@@ -6,8 +6,9 @@
  *   inactivity check is always fed.
  * - Silence from the peer past our own timeout is INACTIVITY_TIMEOUT.
  * - A PING arriving sooner than a quarter of min(ours, theirs) after the previous one is a
- *   strike; more than `maxStrikes` strikes is KEEPALIVE_FLOOD (SolidFrame's
- *   "too many keepalive packets"). Any other frame from the peer clears the strikes, as gRPC does.
+ *   strike; more than `maxStrikes` strikes is KEEPALIVE_FLOOD, so a peer cannot keep us busy
+ *   answering pings while sending no work. Any other frame from the peer clears the strikes, as
+ *   gRPC does: a busy peer that also pings is not flooding.
  */
 import type { ErrorCode } from '../errors.ts'
 

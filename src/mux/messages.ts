@@ -7,9 +7,10 @@
  * Both sides count messages (MSG frames and OPENs other than RESPONSE) from 1 in wire order; the
  * receiver's count travels back in connection CREDIT frames and in GOAWAY.
  */
+
+import { Fifo } from '../internal/fifo.ts'
 import type { MsgFrame } from '../wire/frame.ts'
 import type { Channel } from './channel.ts'
-import { Fifo } from './fifo.ts'
 
 /** A MSG frame the layer above hands the mux, with the callbacks that settle its fate. */
 export interface OutgoingMessage extends MsgFrame {

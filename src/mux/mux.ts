@@ -16,12 +16,12 @@
  * `tick` from its one coarse timer.
  */
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { Fifo } from '../internal/fifo.ts'
 import { KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { Frame, MsgFrame, ReplyFrame } from '../wire/frame.ts'
 import { bodyOf, fixedPayloadSize } from '../wire/frame-encode.ts'
 import type { ProtocolOffer } from '../wire/hello.ts'
 import { Channel, type ChannelHost, type OpenHeader } from './channel.ts'
-import { Fifo } from './fifo.ts'
 import type { MuxLimits } from './limits.ts'
 import { Liveness } from './liveness.ts'
 import { isMessage, MessageQueue, type OutgoingMessage } from './messages.ts'
@@ -248,7 +248,7 @@ export class Mux implements ChannelHost {
     }
   }
 
-  closed(ch: Channel): void {
+  release(ch: Channel): void {
     if (!this.unopened.delete(ch)) {
       if (this.channels.get(ch.id) !== ch) return
       this.channels.delete(ch.id)
@@ -470,7 +470,7 @@ export class Mux implements ChannelHost {
         const ch = this.channels.get(frame.channel)
         if (ch === undefined) return // crossed with our own reset or end: harmless
         ch.dropQueue()
-        ch.close()
+        ch.removeFromMux()
         ch.handler.onReset(frame.code)
         return
       }
@@ -524,8 +524,8 @@ export class Mux implements ChannelHost {
     if (data.length > this.connRecvRemaining || data.length > this.local.channelWindow) {
       throw sbError('FLOW_CONTROL', `OPEN carries ${data.length} bytes beyond credit`)
     }
-    const refuse = (code: ErrorCode): void => {
-      // Refused channels still used connection credit: give it back at once.
+    const resetUnaccepted = (code: ErrorCode): void => {
+      // A channel we do not accept still used connection credit: give it back at once.
       this.connRecvRemaining -= data.length
       this.grantConnection(data.length)
       this.control({ type: 'reset', channel: id, code: wireCodeOf(code) })
@@ -533,8 +533,9 @@ export class Mux implements ChannelHost {
     const counted = countsAsMessage(h.kind)
     if (counted) this.receivedCount++
     // Responses still come in after our GOAWAY (they answer our own requests); messages do not.
-    if (counted && (this.state !== 'open' || this.goawaySent !== undefined)) return refuse('GOING_AWAY')
-    if (this.remoteOpen >= this.local.maxChannels) return refuse('CHANNEL_LIMIT')
+    if (counted && (this.state !== 'open' || this.goawaySent !== undefined))
+      return resetUnaccepted('GOING_AWAY')
+    if (this.remoteOpen >= this.local.maxChannels) return resetUnaccepted('CHANNEL_LIMIT')
     const header: OpenHeader = {
       kind: h.kind,
       method: h.method,
@@ -656,7 +657,7 @@ export class Mux implements ChannelHost {
       if (!ch.local || !countsAsMessage(ch.header.kind)) continue
       if (ch.seq > lastProcessed || ch.needsOpen) {
         ch.dropQueue()
-        ch.close()
+        ch.removeFromMux()
         ch.handler.onReset(goingAway)
       }
     }

@@ -34,7 +34,7 @@ import { reroutable } from './reroute.ts'
 
 /** A peer as peers() lists it. */
 export interface PeerInfo extends PeerEntry {
-  /** A link to it is up now (twainet's "connected" list); else it is only available. */
+  /** A link to it is up now; else it is only available (listed in the directory, not dialed yet). */
   readonly connected: boolean
 }
 
@@ -264,15 +264,12 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       this.known.set(e.instance, e)
       if (e.topics.includes(topic)) expected.set(e.instance, e)
     }
-    const registry = this.server.subscribers
+    const server = this.server
     const arrived = (): boolean => {
       for (const instance of expected.keys()) {
         if (!this.known.has(instance)) expected.delete(instance) // it left meanwhile
       }
-      const streams = registry.subscribersOf(topic)
-      if (streams !== undefined) {
-        for (const s of streams) expected.delete(instanceOfLabel(s.label))
-      }
+      for (const label of server.subscriberLabels(topic)) expected.delete(instanceOfLabel(label))
       return expected.size === 0
     }
     if (arrived()) return []
@@ -282,13 +279,13 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       }
       const done = (): void => {
         clearTimeout(timer)
-        registry.off('subscribed', check)
+        stopWatching()
         this.off('peers', check)
         resolve()
       }
-      const timer = setTimeout(done, registry.publishTimeoutMs)
+      const timer = setTimeout(done, server.publishTimeoutMs)
       timer.unref()
-      registry.on('subscribed', check)
+      const stopWatching = server.onSubscribed(check)
       this.on('peers', check)
     })
     return [...expected.values()].map((e) => ({
@@ -367,7 +364,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       this.links.delete(e.instance)
       link?.abort(sbError('NOT_CONNECTED', `peer '${e.name}' (${e.instance}) left`))
       // Its subscriptions here will not resume: publishes stop waiting for it now.
-      this.server.subscribers.forget((stream) => instanceOfLabel(stream.label) === e.instance)
+      this.server.forgetSubscribers((label) => instanceOfLabel(label) === e.instance)
     } else {
       this.known.set(e.instance, e)
       for (const topic of e.publishes) {

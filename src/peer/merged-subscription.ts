@@ -8,7 +8,7 @@
  * the source it came from, and the source's credit goes back when the reader takes it.
  */
 import type { SwitchboardError } from '../errors.ts'
-import { Fifo } from '../mux/fifo.ts'
+import { Fifo } from '../internal/fifo.ts'
 import { Subscription } from '../rpc/subscription.ts'
 import type { SubscribeOptions } from '../rpc/types.ts'
 

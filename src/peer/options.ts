@@ -15,8 +15,9 @@ export interface JoinOptions extends ListenOptions, ResolveOptions {
   /** The name others reach this peer by; several processes may share it. 1–255 characters. */
   name: string
   /**
-   * Register a TCP address on this IP instead of a unix socket in the runtime directory
-   * (SizingServers' ipAddressToRegister). TCP needs security (secret, keys, tls) or `insecure`.
+   * Listen on TCP at this IP, and register that address in the directory, instead of a unix
+   * socket in the runtime directory: what other machines (or a chosen interface) can reach.
+   * TCP needs security (secret, keys, tls) or `insecure`.
    */
   host?: string
   /** With `host`: the ports it may listen on, tried in order; all taken is NO_PORT_AVAILABLE. */

@@ -1,7 +1,7 @@
 /**
  * Where a joining peer listens: by default a unix socket in the owner-only runtime directory,
  * named after its instance; or TCP on a chosen IP, on the first free port of an allowed list or
- * range (SizingServers' ipAddressToRegister and allowedPorts).
+ * range (so a firewall can let exactly those ports through).
  */
 import { join } from 'node:path'
 import { isSwitchboardError, sbError } from '../errors.ts'

@@ -3,6 +3,8 @@
  * stream of any size (AsyncIterable<Uint8Array>, a Node Readable, or a web ReadableStream).
  */
 import { type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { PullQueue } from '../internal/pull-queue.ts'
+import type { Waiters } from '../internal/waiters.ts'
 import type { Channel } from '../mux/channel.ts'
 
 /** Anything the library accepts as a streamed body. */
@@ -44,82 +46,89 @@ export function iterate(source: ByteSource): AsyncIterable<Uint8Array> {
 
 /**
  * Writes a stream into a channel under its credit: waits whenever the channel's queue is above
- * its high-water mark, so backpressure reaches the producer. Ends the channel with FIN at the end
- * of the source. Rejects (and resets the channel) if the source throws or the channel dies.
+ * its high-water mark (until the channel's handler wakes `writable`), so backpressure reaches the
+ * producer. Ends the channel with FIN at the end of the source. Rejects if the source throws or
+ * the channel dies; the caller then resets or ends the channel with the reason.
  */
-export async function pump(
-  source: ByteSource,
-  ch: Channel,
-  waitWritable: () => Promise<void>,
-): Promise<void> {
+export async function pump(source: ByteSource, ch: Channel, writable: Waiters): Promise<void> {
   for await (const chunk of iterate(source)) {
     if (!(chunk instanceof Uint8Array))
       throw sbError('INVALID_ARGUMENT', 'a byte stream must yield Uint8Array chunks')
     if (ch.state === 'closed' || !ch.canSend)
       throw sbError('CONNECTION_LOST', 'channel closed while streaming')
     if (chunk.length === 0) continue
-    if (!ch.write(chunk)) await waitWritable()
+    if (!ch.write(chunk)) await writable.wait()
   }
   if (ch.canSend) ch.end()
 }
 
 /**
  * The receiving end of a streamed body: an async iterable fed by the channel. Credit goes back to
- * the sender only as the consumer pulls chunks, so a slow reader slows the writer instead of
+ * the sender only as the consumer takes chunks, so a slow reader slows the writer instead of
  * growing a buffer (at most one channel window is held here).
  */
 export class IncomingStream implements AsyncIterable<Uint8Array> {
-  private readonly chunks: Uint8Array[] = []
+  private readonly chunks = new PullQueue<Uint8Array>()
   private ended = false
   private error: SwitchboardError | undefined
-  private wake: (() => void) | undefined
   private readonly ch: Channel
   private iterating = false
+  /** Told when the consumer stopped before the end (the channel is reset by then). */
+  private readonly onStop: (() => void) | undefined
   bytes = 0
 
-  constructor(ch: Channel) {
+  constructor(ch: Channel, onStop?: () => void) {
     this.ch = ch
+    this.onStop = onStop
   }
 
   push(data: Uint8Array, fin: boolean): void {
-    if (data.length > 0) this.chunks.push(data)
-    if (fin) this.ended = true
-    this.notify()
+    if (data.length > 0 && this.chunks.push(data)) this.took(data)
+    if (!fin) return
+    this.ended = true
+    this.chunks.settle()
   }
 
   fail(err: SwitchboardError): void {
     if (this.ended && this.chunks.length === 0) return
     this.error = err
-    this.notify()
+    this.chunks.settle(err)
   }
 
-  private notify(): void {
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (this.iterating) throw sbError('INVALID_ARGUMENT', 'a stream body can be read once')
     this.iterating = true
-    try {
-      for (;;) {
-        const chunk = this.chunks.shift()
-        if (chunk !== undefined) {
-          this.bytes += chunk.length
-          this.ch.consume(chunk.length)
-          yield chunk
-          continue
-        }
-        if (this.error !== undefined) throw this.error
-        if (this.ended) return
-        await new Promise<void>((resolve) => {
-          this.wake = resolve
-        })
-      }
-    } finally {
-      // A consumer that stops early tells the sender to stop too.
-      if (!this.ended && this.error === undefined) this.ch.reset(wireCodeOf('CANCELLED'))
+    return { next: () => this.next(), return: () => this.stop() }
+  }
+
+  private next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.chunks.length > 0) {
+      const chunk = this.chunks.shift()
+      this.took(chunk)
+      return Promise.resolve({ done: false, value: chunk })
     }
+    if (this.error !== undefined) return Promise.reject(this.error)
+    if (this.ended) return Promise.resolve(DONE)
+    return this.chunks.wait()
+  }
+
+  /** The consumer took a chunk: the sender may send that much more. */
+  private took(chunk: Uint8Array): void {
+    this.bytes += chunk.length
+    this.ch.consume(chunk.length)
+  }
+
+  /** A consumer that stops early tells the sender to stop too. */
+  private stop(): Promise<IteratorResult<Uint8Array>> {
+    const early = !this.ended && this.error === undefined
+    this.ended = true
+    this.chunks.clear()
+    if (early) {
+      this.ch.reset(wireCodeOf('CANCELLED'))
+      this.onStop?.()
+    }
+    return Promise.resolve(DONE)
   }
 }
+
+const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined })

@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events'
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import { DeadlineSweep } from '../internal/deadline-sweep.ts'
+import { Waiters } from '../internal/waiters.ts'
 import type { Channel, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import type { SessionOptions } from '../session/options.ts'
@@ -37,7 +38,7 @@ import { OneWayMessage } from './one-way.ts'
 import { keepBytes, OutgoingCall } from './outgoing-call.ts'
 import { PeerSubscriptions } from './peer-subscriptions.ts'
 import { SinkOutcome } from './sink-outcome.ts'
-import { type CallSink, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
+import { type CallSink, type OneWayKind, PromiseCallSink, PromiseSendSink, type SendSink } from './sinks.ts'
 import { type PublishLimits, SubscriberRegistry } from './subscriber-registry.ts'
 import { type EventSink, Subscription } from './subscription.ts'
 import { TopicSubscriptions } from './topic-subscriptions.ts'
@@ -89,6 +90,14 @@ export interface ConnectionExtras {
 /** Handlers looked up by method name; shared by every connection of a server. */
 export type HandlerTable = ReadonlyMap<string, Handler>
 
+/**
+ * The handler-table key of the catch-all: its handler answers every method that has no handler
+ * of its own (pair()'s onRequest; a server's `handle(ANY_METHOD, fn)`). It is a key of the local
+ * table only: it never goes on the wire (a caller names the method it calls, and an unknown one
+ * reaches the catch-all under its own name, `ctx.method`).
+ */
+export const ANY_METHOD = '*'
+
 const NO_HANDLERS: HandlerTable = new Map()
 const EMPTY = new Uint8Array(0)
 
@@ -135,13 +144,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   private messageIds = 0
   /** Handlers of the peer's messages running now (see IncomingHost). */
   activeHandlers = 0
-  private drainWaiters: (() => void)[] = []
+  /** Callers of drained() while the connection is not writable. */
+  private readonly drainWaiters = new Waiters()
   /** Largest body sent as a single MSG or REPLY frame (fixed once the hello is done). */
   maxSingleFrameBody = 0
-  /** Why the session ended, once it has (set before 'close' is emitted). */
-  closeError: SwitchboardError | undefined
-  /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
-  goawayCode: ErrorCode | undefined
+  private closeReason: SwitchboardError | undefined
+  private peerGoawayCode: ErrorCode | undefined
 
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
   private readonly identityOf: (conn: RpcConnection) => string
@@ -191,7 +199,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
         onName: (id, name) => conn.inNames.define(id, name),
         onOffer: (offer) => conn.onOffer(offer),
         onGoaway: (_last, code) => {
-          conn.goawayCode = code
+          conn.peerGoawayCode = code
           conn.emit('goaway', code)
         },
         onClose: (err) => conn.onSessionClose(err),
@@ -325,8 +333,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   }
 
   handlerFor(method: string): Handler | undefined {
-    // '*' handles every method without a handler of its own (pair()'s onRequest).
-    return this.handlers.get(method) ?? this.handlers.get('*')
+    return this.handlers.get(method) ?? this.handlers.get(ANY_METHOD)
   }
 
   reportError(err: SwitchboardError): void {
@@ -386,7 +393,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
    */
   send(method: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     const sink = this.promiseSink(method)
-    this.sendWith(MessageKind.NOTIFY, method, data, options, messageId ?? this.nextMessageId(), sink)
+    this.sendWith('send', method, data, options, messageId ?? this.nextMessageId(), sink)
     return sink.promise
   }
 
@@ -398,7 +405,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   publish(topic: string, data?: unknown, options: SendOptions = {}, messageId?: number): Promise<void> {
     if (!this.peerTopics.has(topic)) return Promise.resolve()
     const sink = this.promiseSink(topic)
-    this.sendWith(MessageKind.EVENT, topic, data, options, messageId ?? this.nextMessageId(), sink)
+    this.sendWith('publish', topic, data, options, messageId ?? this.nextMessageId(), sink)
     return sink.promise
   }
 
@@ -436,13 +443,14 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
    * and carries no signal, else a one-way channel.
    */
   sendWith(
-    kind: number,
+    oneWay: OneWayKind,
     name: string,
     data: unknown,
     options: AttemptOptions,
     messageId: number,
     sink: SendSink,
   ): void {
+    const kind = oneWay === 'send' ? MessageKind.NOTIFY : MessageKind.EVENT
     if (options.signal?.aborted) {
       return sink.failed(sbError('CANCELLED', `'${name}' was cancelled`), {
         kind,
@@ -548,7 +556,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
         signal?.removeEventListener('abort', onAbort)
         const err = sbError(codeFromWire(code), `'${name}' was reset before it was fully written`)
         const gone = this.sessionEnded || codeFromWire(code) === 'GOING_AWAY'
-        const failure = gone ? lossError(err, !ch.needsOpen && codeFromWire(code) !== 'GOING_AWAY') : err
+        const failure = gone ? lossError(err, ch.openSent && codeFromWire(code) !== 'GOING_AWAY') : err
         sink.failed(failure, { kind, name, value, messageId })
       },
       onSent: () => {
@@ -691,12 +699,21 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   /** Resolves when writable is true again (at once if it is). */
   drained(): Promise<void> {
     if (this.writable || this.session.state === 'closed') return Promise.resolve()
-    return new Promise((resolve) => this.drainWaiters.push(resolve))
+    return this.drainWaiters.wait()
   }
 
   private onFlushed(): void {
-    if (this.drainWaiters.length === 0 || !this.writable) return
-    for (const w of this.drainWaiters.splice(0)) w()
+    if (this.drainWaiters.size > 0 && this.writable) this.drainWaiters.wake()
+  }
+
+  /** Why the session ended, once it has (set before 'close' is emitted). */
+  get closeError(): SwitchboardError | undefined {
+    return this.closeReason
+  }
+
+  /** The code of the peer's GOAWAY, once one arrived (set before 'goaway' is emitted). */
+  get goawayCode(): ErrorCode | undefined {
+    return this.peerGoawayCode
   }
 
   get state(): Session['state'] {
@@ -742,9 +759,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     this.session.abort(err)
   }
 
-  /** Refuses this connection with a code the peer sees (e.g. PAIR_FULL). */
-  refuse(code: ErrorCode, message?: string): void {
-    this.session.refuse(sbError(code, message))
+  /**
+   * Turns the peer away: it gets a GOAWAY carrying `code` (e.g. PAIR_FULL, GOING_AWAY) and the
+   * connection closes. Unlike abort(), the peer learns why.
+   */
+  turnAway(code: ErrorCode, message?: string): void {
+    this.session.closeWithGoaway(sbError(code, message))
   }
 
   get closed(): Promise<void> {
@@ -753,7 +773,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
 
   private onSessionClose(err: SwitchboardError | undefined): void {
     const reason = err ?? sbError('SESSION_CLOSED')
-    this.closeError = reason
+    this.closeReason = reason
     this.sweep.stop()
     const code = reason.wireCode === 0 ? wireCodeOf('CONNECTION_LOST') : reason.wireCode
     // Requests the peer counted but never answered: they may have run.
@@ -763,7 +783,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     this.incoming.clear()
     this.topics.closeAll(reason)
     this.peerTopics.closeAll()
-    for (const w of this.drainWaiters.splice(0)) w()
+    this.drainWaiters.wake()
     this.emit('close', err)
   }
 

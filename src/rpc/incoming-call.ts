@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks'
 import { codeFromWire, isSwitchboardError, type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
+import { Waiters } from '../internal/waiters.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import { BodyFlag, KIND_MASK, MessageKind } from '../wire/constants.ts'
 import type { ReplyFrame } from '../wire/frame.ts'
@@ -68,7 +69,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   /** The body arriving on a channel (not a stream). */
   private collector: BodyCollector | undefined
   private done = false
-  private writableWaiter: (() => void) | undefined
+  /** The response stream's pump, waiting for the channel to take more (made when it streams). */
+  private writable: Waiters | undefined
   /** Set while this call is the dedupe table's run of its message id. */
   private dedupeKey: string | undefined
   /** Counted in the host's activeHandlers (from the handler's start until finish). */
@@ -128,7 +130,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     call.enter()
     if (call.stream !== undefined) return call.run(undefined)
     if (h.totalSize !== undefined && h.totalSize > host.localMaxMessageBytes)
-      call.refuse(`body of ${h.totalSize} bytes exceeds maxMessageBytes`)
+      call.rejectOversizedBody(`body of ${h.totalSize} bytes exceeds maxMessageBytes`)
   }
 
   // ---- HandlerContext --------------------------------------------------------------------------
@@ -154,7 +156,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     if (this.done) return
     const body = (this.collector ??= new BodyCollector(this.ch!.header.totalSize))
     if (!body.add(data) || body.size > this.host.localMaxMessageBytes) {
-      return this.refuse(
+      return this.rejectOversizedBody(
         `body exceeds its announced size or maxMessageBytes (${this.host.localMaxMessageBytes})`,
       )
     }
@@ -183,9 +185,7 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
   }
 
   onWritable(): void {
-    const w = this.writableWaiter
-    this.writableWaiter = undefined
-    w?.()
+    this.writable?.wake()
   }
 
   // ---- giving up -------------------------------------------------------------------------------
@@ -215,7 +215,8 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     this.finish()
   }
 
-  private refuse(message: string): void {
+  /** The body is over maxMessageBytes or its announced size: reset it, fail the run, unread. */
+  private rejectOversizedBody(message: string): void {
     this.ch?.reset(wireCodeOf('MESSAGE_TOO_LARGE'))
     this.abort(sbError('MESSAGE_TOO_LARGE', message))
   }
@@ -339,9 +340,13 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     }
     ch.bind(this)
     this.enter()
-    pump(source, ch, () => this.writable()).then(
+    this.writable = new Waiters()
+    pump(source, ch, this.writable).then(
       () => this.finish(),
       (err: unknown) => {
+        // Already over (the caller stopped reading, its deadline passed, the connection went):
+        // the pump stopped because the call did, which is no failure of the handler's.
+        if (this.done) return
         // The caller learns why: END with the coded error, as a REPLY would carry it.
         const failure = sbError('HANDLER_ERROR', `response stream of '${this.method}' failed`, { cause: err })
         if (ch.canSend) {
@@ -354,12 +359,6 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
         this.finish()
       },
     )
-  }
-
-  private writable(): Promise<void> {
-    return new Promise((resolve) => {
-      this.writableWaiter = resolve
-    })
   }
 
   private sendError(status: number, detail: Uint8Array): void {
@@ -388,6 +387,9 @@ export class IncomingCall implements ChannelHandler, HandlerContext {
     if (this.done) return
     this.done = true
     this.collector = undefined
+    // A response pump waiting for room on a channel that was reset would wait for ever: wake it,
+    // so it sees the channel closed and closes the handler's source.
+    this.writable?.wake()
     if (this.counted) this.host.activeHandlers--
     if (this.tracked) {
       this.host.sweep.delete(this)

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks'
 import { codeFromWire, type ErrorCode, SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
 import type { DeadlineSweep } from '../internal/deadline-sweep.ts'
+import { Waiters } from '../internal/waiters.ts'
 import type { Channel, ChannelHandler, OpenHeader } from '../mux/channel.ts'
 import type { OutgoingMessage } from '../mux/messages.ts'
 import { BodyFlag, MessageKind } from '../wire/constants.ts'
@@ -86,7 +87,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   private raw = false
   private stream: IncomingStream | undefined
   private onAbort: (() => void) | undefined
-  private writableWaiter: (() => void) | undefined
+  /** The request stream's pump, waiting for the channel to take more (made when it streams). */
+  private writable: Waiters | undefined
 
   constructor(
     host: CallHost,
@@ -173,7 +175,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
       ch.write(bytes, true)
       return
     }
-    pump(data as ByteSource, ch, () => this.writable()).catch((err: unknown) => {
+    this.writable = new Waiters()
+    pump(data as ByteSource, ch, this.writable).catch((err: unknown) => {
       // The caller's body source failed: stop the peer's handler and fail the call, coded.
       const e =
         err instanceof SwitchboardError ? err : sbError('CANCELLED', 'request stream failed', { cause: err })
@@ -221,7 +224,8 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
     const kind = ch.header.kind
     this.raw = (kind & BodyFlag.RAW) !== 0
     if ((kind & BodyFlag.STREAM) !== 0) {
-      this.stream = new IncomingStream(ch)
+      // A reader that stops early ends the call: a local reset tells no channel handler.
+      this.stream = new IncomingStream(ch, () => this.cleanup())
       // A streamed response has no default deadline once it starts; an explicit one still runs.
       if (!this.explicitDeadline) this.host.sweep.delete(this)
       this.succeed(this.stream)
@@ -283,19 +287,11 @@ export class OutgoingCall implements OutgoingMessage, ChannelHandler {
   }
 
   onWritable(): void {
-    const w = this.writableWaiter
-    this.writableWaiter = undefined
-    w?.()
-  }
-
-  private writable(): Promise<void> {
-    return new Promise((resolve) => {
-      this.writableWaiter = resolve
-    })
+    this.writable?.wake()
   }
 
   private wasWritten(): boolean {
-    return this.written || (this.requestChannel !== undefined && !this.requestChannel.needsOpen)
+    return this.written || this.requestChannel?.openSent === true
   }
 
   // ---- giving up -----------------------------------------------------------------------------

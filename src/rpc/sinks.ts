@@ -4,6 +4,10 @@
  * per-message record as the sink; the connection's promise API wraps one sink per call.
  */
 import type { SwitchboardError } from '../errors.ts'
+import { KIND_MASK, MessageKind } from '../wire/constants.ts'
+
+/** A one-way message is a plain message (send) or an event on a topic (publish). */
+export type OneWayKind = 'send' | 'publish'
 
 /** The caller's end of a request. Exactly one of the two is called, once. */
 export interface CallSink {
@@ -13,12 +17,17 @@ export interface CallSink {
 
 /** What a one-way message was, so its sink can send it again elsewhere. */
 export interface SentMessage {
-  /** MessageKind.NOTIFY or EVENT (with body flags). */
+  /** Its wire kind: MessageKind.NOTIFY or EVENT with body flags (read it with oneWayKindOf). */
   readonly kind: number
   readonly name: string
   /** The caller's data as given (a value, or bytes). */
   readonly value: unknown
   readonly messageId: number
+}
+
+/** Whether `msg` was sent with send() or publish(), for a sink that sends it again. */
+export function oneWayKindOf(msg: SentMessage): OneWayKind {
+  return (msg.kind & KIND_MASK) === MessageKind.EVENT ? 'publish' : 'send'
 }
 
 /** The caller's end of a one-way message (send, publish). */

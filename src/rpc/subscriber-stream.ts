@@ -11,8 +11,8 @@
  * numbers); 'disconnect' fails it at once (SLOW_CONSUMER).
  */
 import { type ErrorCode, type SwitchboardError, sbError, wireCodeOf } from '../errors.ts'
+import { Fifo } from '../internal/fifo.ts'
 import type { Channel } from '../mux/channel.ts'
-import { Fifo } from '../mux/fifo.ts'
 import type { Codec } from './codec.ts'
 import type { SendSink } from './sinks.ts'
 import type { SubscribeRequest, SubscriptionPolicy } from './subscribe-request.ts'

@@ -8,7 +8,7 @@
  * their sequence numbers) or the subscription ended with an error.
  */
 import { type SwitchboardError, sbError } from '../errors.ts'
-import { Fifo } from '../mux/fifo.ts'
+import { PullQueue } from '../internal/pull-queue.ts'
 import type { SubscriptionPolicy } from './subscribe-request.ts'
 import type { SubscribeOptions } from './types.ts'
 
@@ -49,10 +49,9 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   uncredited = 0
   onTaken: (() => void) | undefined = undefined
   readonly policy: SubscriptionPolicy
-  private readonly queue = new Fifo<T>()
+  private readonly queue = new PullQueue<T>()
   private readonly maxQueued: number
   private readonly onEvent: ((value: T) => void) | undefined
-  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: SwitchboardError): void } | undefined
   private done = false
   private error: SwitchboardError | undefined
   private iterating = false
@@ -137,14 +136,8 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
       this.onEvent(value as T)
       return
     }
-    const w = this.waiter
-    if (w !== undefined) {
-      this.waiter = undefined
-      this.received++
-      w.resolve({ done: false, value: value as T })
-      return
-    }
-    this.queue.push(value as T)
+    // Straight to a waiting reader (counted now), or queued until it takes it (counted then).
+    if (this.queue.push(value as T)) this.received++
   }
 
   /** @internal the connection ended the subscription (`connectionEnded`: the link may carry on). */
@@ -162,7 +155,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     this.done = true
     this.onFailed?.(err)
     this.rejectReady(err)
-    this.settleWaiter()
+    this.queue.settle(err)
   }
 
   /** Ends the subscription: the iterator finishes after the queued events. Idempotent. */
@@ -171,15 +164,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
     this.done = true
     this.rejectReady(sbError('CANCELLED', 'subscription closed'))
     this.onClose()
-    this.settleWaiter()
-  }
-
-  private settleWaiter(): void {
-    const w = this.waiter
-    if (w === undefined) return
-    this.waiter = undefined
-    if (this.error !== undefined) w.reject(this.error)
-    else w.resolve(DONE)
+    this.queue.settle()
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -199,7 +184,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
   private next(): Promise<IteratorResult<T>> {
     if (this.queue.length > 0) {
       this.received++
-      const value = this.queue.shift() as T
+      const value = this.queue.shift()
       this.onTaken?.()
       return Promise.resolve({ done: false, value })
     }
@@ -209,8 +194,6 @@ export class Subscription<T = unknown> implements AsyncIterable<T>, EventSink {
       return Promise.reject(err)
     }
     if (this.done) return Promise.resolve(DONE)
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject }
-    })
+    return this.queue.wait()
   }
 }

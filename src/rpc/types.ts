@@ -50,7 +50,8 @@ export interface SendOptions {
 
 /**
  * The other side of the connection a call arrived on, as a handler sees it: a server can call
- * back, notify or publish to the very client that called it (SolidFrame's peer2peer).
+ * back, notify or publish to the very client that called it, on the connection the client
+ * opened (the server needs no address of its own to reach the client).
  */
 export interface Peer {
   request<T = unknown>(method: string, data?: unknown, options?: RequestOptions): Promise<T>

@@ -496,8 +496,8 @@ export class Session {
     this.transport.abort(err)
   }
 
-  /** Refuses the peer with a coded GOAWAY (e.g. PAIR_FULL), then closes. */
-  refuse(err: SwitchboardError): void {
+  /** Sends the peer a GOAWAY with `err`'s code (e.g. PAIR_FULL), then closes, failing what is open. */
+  closeWithGoaway(err: SwitchboardError): void {
     this.mux?.fail(err)
   }
 

@@ -1,6 +1,6 @@
 /**
- * The owner-only runtime directory where named sockets live (and, later, directory entries and
- * cookies). Which one: option `runtimeDir`, else env SWITCHBOARD_RUNTIME_DIR, else
+ * The owner-only runtime directory where named sockets live, and the local directory's entries
+ * (its `peers/` folder). Which one: option `runtimeDir`, else env SWITCHBOARD_RUNTIME_DIR, else
  * $XDG_RUNTIME_DIR/switchboard, else os.tmpdir()/switchboard-<uid>. It is created with mode 0700;
  * an existing one must be a directory owned by this user with no group or other permission bits,
  * else INSECURE_TRANSPORT (whatever `insecure` says: this directory is what makes local sockets

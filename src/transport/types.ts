@@ -1,7 +1,7 @@
 /**
  * The duplex seam every session uses. A transport is a byte stream with backpressure, a graceful
- * `close()` and an immediate `abort()`; every adapter (unix socket, named pipe, TCP, TLS; relayed
- * paths to come) implements it and passes the shared conformance suite
+ * `close()` and an immediate `abort()`; every adapter (unix socket, named pipe, TCP, TLS)
+ * implements it and passes the shared conformance suite
  * (test/conformance/transport.conformance.ts).
  */
 import type { SecurityGateOptions } from './security-gate.ts'

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import * as v from 'valibot'
 import {
+  ANY_METHOD,
   connect,
   defineProtocol,
   isSwitchboardError,
@@ -51,7 +52,7 @@ before(async () => {
   })
   // The same length as 'billing/invoice.void', for the hello-bound names test.
   server.handle('x'.repeat('billing/invoice.void'.length), () => true)
-  server.handle('*', () => {
+  server.handle(ANY_METHOD, () => {
     calls++
   })
   proxy = await startFaultProxy({ listen: 'tcp://127.0.0.1:0', target: server.address })

@@ -301,7 +301,7 @@ test('a server calls a client that implements a protocol, through conn.use()', a
     version: '1.0',
     requests: { ping: { input: v.string(), output: v.string() } },
   })
-  const connected = new Promise<import('../../src/index.ts').ServerConnection>((resolve) =>
+  const connected = new Promise<import('../../src/index.ts').RpcConnection>((resolve) =>
     server.once('connection', resolve),
   )
   const link = await connect(server.address, opts)

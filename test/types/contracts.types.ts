@@ -20,8 +20,8 @@ import {
   type Protocol,
   type ProtocolClient,
   type ProtocolPublisher,
+  type RpcConnection,
   type Server,
-  type ServerConnection,
   type StandardSchemaV1,
 } from '../../src/index.ts'
 import { type Equal, expect, expectNoAny, type IsAny } from './public-api.types.ts'
@@ -52,7 +52,7 @@ const BillingZ = defineProtocol({
 
 declare const server: Server
 declare const link: Link
-declare const conn: ServerConnection
+declare const conn: RpcConnection
 
 // Handler parameters and results come from the schemas, never `any` (valibot).
 server.implement(BillingV, {

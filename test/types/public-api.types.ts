@@ -28,9 +28,9 @@ import {
   type PairOptions,
   pair,
   type RequestOptions,
+  type RpcConnection,
   type SendOptions,
   type Server,
-  type ServerConnection,
   type ServerEvents,
   type SubscribeOptions,
   type Subscription,
@@ -94,7 +94,7 @@ export function expectNoAny<T>(..._none: AnyPaths<T> extends never ? [] : [anyAt
 
 expectNoAny<Link>()
 expectNoAny<Server>()
-expectNoAny<ServerConnection>()
+expectNoAny<RpcConnection>()
 expectNoAny<Subscription>()
 expectNoAny<Subscription<{ n: number }>>()
 expectNoAny<SwitchboardError>()
@@ -216,7 +216,7 @@ async function usage(server: Server, link: Link): Promise<void> {
   // @ts-expect-error the state listener gets (from, to) states, not a number
   link.on('state', (from: number) => from)
   server.on('connection', (conn) => {
-    expect<Equal<typeof conn, ServerConnection>>()
+    expect<Equal<typeof conn, RpcConnection>>()
   })
 
   const paired = await pair('tcp://127.0.0.1:4100', {

@@ -1,7 +1,7 @@
-/** The ring-buffer FIFO under the mux's queues: order kept across wrap-around and growth. */
+/** The ring-buffer FIFO under the mux's and the subscriptions' queues: order kept across wrap-around and growth. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Fifo } from '../../../src/mux/fifo.ts'
+import { Fifo } from '../../../src/internal/fifo.ts'
 
 test('first in, first out across wrap-around and growth, against an array model', () => {
   const q = new Fifo<number>()

@@ -25,6 +25,9 @@ export class FakeChannel {
   /** True until the OPEN is written (a reset before then means nothing reached the peer). */
   needsOpen = true
   canSend = true
+  get openSent(): boolean {
+    return !this.needsOpen
+  }
   state = 'open'
   /** write() answers this (false: wait for onWritable). */
   accept = true

@@ -72,8 +72,9 @@ export class RelayHub {
         this.stats.active--
       })
     } catch (err) {
-      // Refused before the splice: stop the dialer's body (its reset tells the dialer's pump).
-      if (toTarget === undefined) void body.return?.()
+      // Refused before the splice: stop the dialer's body, after the coded answer has gone (a
+      // reset first would reach the dialer first, and it would see CANCELLED instead of why).
+      if (toTarget === undefined) setImmediate(() => void body.return?.()?.catch(() => {}))
       throw isSwitchboardError(err) ? err : sbError('INTERNAL', 'relay failed', { cause: err })
     }
   }

@@ -32,7 +32,7 @@ import { dial as dialTransport } from '../transport/dial.ts'
 import { asksForHandshake } from '../transport/security-gate.ts'
 import { MergedSubscription } from './merged-subscription.ts'
 import type { JoinOptions } from './options.ts'
-import { relayAcceptHandler } from './relay-dial.ts'
+import { relayAcceptHandler } from './relay-ends.ts'
 import { reroutable } from './reroute.ts'
 import { type Route, routedDial } from './routed-dial.ts'
 

@@ -39,6 +39,8 @@ export class RelayedTransport implements Transport {
   private outStarted = false
   private inbound: AsyncIterator<Uint8Array> | undefined
   private inDone = false
+  /** The read loop runs (started by bind() or attach(), whichever comes last). */
+  private reading = false
   private userPaused = false
   private wakeIn: (() => void) | undefined
   private failure: SwitchboardError | undefined
@@ -135,7 +137,8 @@ export class RelayedTransport implements Transport {
       if (prefix !== undefined && prefix.length > 0) yield prefix
       for (;;) {
         if (this.state === 'closed') {
-          // Aborted: the far side learns it from an error on our stream (the call is reset).
+          // Aborted. A dialer's call was reset by cancelCall; a target has no call of its own
+          // to reset, so its stream ends with an error, which the caller receives as the END.
           if (this.cancelCall === undefined)
             throw sbError('CANCELLED', `${this.remote}: relayed connection aborted`)
           return
@@ -188,8 +191,6 @@ export class RelayedTransport implements Transport {
   }
 
   // ---- inbound -------------------------------------------------------------------------------
-
-  private reading = false
 
   private async read(): Promise<void> {
     if (this.reading) return

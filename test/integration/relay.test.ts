@@ -224,6 +224,44 @@ describe('relayed sessions', () => {
   })
 })
 
+describe('a relayed link over time', () => {
+  it('recovers once the target is back at the hub: the link redials through the relay', async () => {
+    const hub = await hubWith()
+    const secret = generateSecret()
+    const target = await serverWith({ secret })
+    const adopt = (t: Transport): void => target.adopt(t)
+    const firstTargetLink = await targetOn(hub, 'phoenix', adopt)
+    const dialer = await linkTo(hub)
+    let dials = 0
+    const link = await connect(target.address, {
+      runtimeDir: dir.path,
+      secret,
+      waitForReady: true,
+      backoffInitialMs: 20,
+      backoffMaxMs: 100,
+      dial: (_address, signal) => {
+        dials++
+        return dialRelayed(dialer, 'phoenix', signal)
+      },
+    })
+    cleanups.push(() => link.abort())
+    assert.equal((await link.request<Uint8Array>('echo', Uint8Array.of(1)))[0], 1)
+    const down = waitFor(link, 'state', {
+      what: 'the link to lose its connection',
+      filter: (_f, to) => to !== 'ready',
+    })
+    firstTargetLink.abort()
+    await down
+    // Until the target registers again, the hub reaches nobody (its old link is closed): the
+    // dialer's redials fail as CONNECT_FAILED and are retried.
+    await targetOn(hub, 'phoenix', adopt)
+    const answer = await link.request<Uint8Array>('echo', Uint8Array.of(2), { idempotent: true })
+    assert.equal(answer[0], 2)
+    assert.equal(link.state, 'ready')
+    assert.ok(dials >= 2, `dialed ${dials} times`)
+  })
+})
+
 describe('routedDial', () => {
   it('falls back to the relay on a missing socket and on a direct dial that does not answer in time', async () => {
     const hub = await hubWith()

@@ -68,9 +68,16 @@ export class RelayHub {
         throw sbError('PROTOCOL_ERROR', `${RELAY_ACCEPT_METHOD} answered with a value, not a byte stream`)
       this.stats.opened++
       this.stats.active++
-      return this.forward(new Uint8Array(0), fromTarget[Symbol.asyncIterator](), 'bytesToDialer', () => {
+      let open = true
+      // Once: when the stream toward the dialer ends, or when the dialer's call is cancelled or
+      // lost (its response stream may then never be started, so its end would never come).
+      const release = (): void => {
+        if (!open) return
+        open = false
         this.stats.active--
-      })
+      }
+      ctx.signal.addEventListener('abort', release, { once: true })
+      return this.forward(new Uint8Array(0), fromTarget[Symbol.asyncIterator](), 'bytesToDialer', release)
     } catch (err) {
       // Refused before the splice: stop the dialer's body, after the coded answer has gone (a
       // reset first would reach the dialer first, and it would see CANCELLED instead of why).

@@ -224,6 +224,30 @@ describe('relayed sessions', () => {
   })
 })
 
+describe('the dialer lost', () => {
+  it("the dialer's outer link lost: the target's session ends and the hub forgets the relay", async () => {
+    const hub = await hubWith()
+    const secret = generateSecret()
+    const target = await serverWith({ secret })
+    await targetOn(hub, 'left', (t) => target.adopt(t))
+    const dialer = await linkTo(hub)
+    const link = await connect(target.address, {
+      runtimeDir: dir.path,
+      secret,
+      waitForReady: true,
+      reconnect: false,
+      dial: (_address, signal) => dialRelayed(dialer, 'left', signal),
+    })
+    cleanups.push(() => link.abort())
+    await link.request('echo', Uint8Array.of(3))
+    assert.equal(target.connections.size, 1)
+    const gone = new Promise((resolve) => target.once('disconnect', resolve))
+    dialer.abort()
+    await gone
+    await waitFor(() => hub.hub.getStats().active === 0, { what: 'the hub to forget the relayed connection' })
+  })
+})
+
 describe('a relayed link over time', () => {
   it('recovers once the target is back at the hub: the link redials through the relay', async () => {
     const hub = await hubWith()

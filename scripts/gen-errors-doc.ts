@@ -213,6 +213,12 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     action:
       "Read events faster, raise `maxQueued` or the publisher's `publishTimeout`/`maxQueuedBytesPerSubscriber`, or choose a dropping policy (`drop-oldest`, `drop-newest`) if losing events is acceptable. Subscribe again to start over.",
   },
+  NOT_PERMITTED: {
+    meaning:
+      "The daemon's policy does not allow this: the caller may not reach that peer through the relay (or register that name).",
+    action:
+      "Ask the daemon's administrator for a policy entry (docs/daemon.md); retrying gives the same answer.",
+  },
   KEY_FILE_INSECURE: {
     meaning: 'A private key or secret file is readable or writable by group or others (as ssh refuses).',
     action: 'Run `chmod 600 FILE` (and check who else could have read it; if anyone could, make a new key).',

@@ -62,6 +62,8 @@ export const ErrorCodes = {
     retryable: false,
     message: "a 'block' subscriber took no event within publishTimeout; its subscription ended",
   },
+  // --- the daemon (docs/daemon.md) ---
+  NOT_PERMITTED: { wire: 55, retryable: false, message: 'the policy does not allow this' },
   // --- local only: never on the wire ---
   ADDRESS_INVALID: { wire: 0, retryable: false, message: 'address could not be parsed' },
   SCHEME_UNSUPPORTED: { wire: 0, retryable: false, message: 'address scheme not supported' },

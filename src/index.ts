@@ -28,6 +28,7 @@ export type {
   PeersChange,
 } from './peer/joined-peer.ts'
 export type { AllowedPorts, JoinOptions, ResolveOptions } from './peer/options.ts'
+export type { OpenRelay, Route } from './peer/routed-dial.ts'
 export type { Compressor } from './record/compression.ts'
 export type { Codec } from './rpc/codec.ts'
 export type { ConnectionEvents, ConnectionStats, RpcConnection } from './rpc/connection.ts'

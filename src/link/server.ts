@@ -15,6 +15,7 @@ import type { Handler, SendOptions } from '../rpc/types.ts'
 import { defaultHandshakeLimits, HandshakeGate } from '../session/handshake-limits.ts'
 import { refuseHandshake } from '../session/session.ts'
 import { listen as listenTransport } from '../transport/listen.ts'
+import { asksForHandshake } from '../transport/security-gate.ts'
 import type { Transport, TransportListener } from '../transport/types.ts'
 import type { ListenOptions } from './options.ts'
 import { ServerClient } from './server-client.ts'
@@ -149,6 +150,25 @@ export class Server extends EventEmitter<ServerEvents> {
     const offer = this.contracts.implement(protocol, handlers, options)
     for (const conn of this.connections) conn.announce(offer)
     return new ContractPublisher(protocol, (topic, data, opts) => this.publish(topic, data, opts))
+  }
+
+  /**
+   * @internal Serves an already-open transport as if this server had accepted it (a relayed
+   * connection that peer/ received as a call). Such a path is not an owner-only unix socket, so
+   * the server must run a handshake (a secret or keys) unless it was told `insecure`; otherwise
+   * the transport is aborted and INSECURE_TRANSPORT thrown. The handshake limits apply as to any
+   * accepted connection.
+   */
+  adopt(transport: Transport): void {
+    if (!asksForHandshake(this.options) && this.options.insecure !== true) {
+      const err = sbError(
+        'INSECURE_TRANSPORT',
+        `${transport.remote}: a relayed connection needs a secret or keys on this server (or insecure: true)`,
+      )
+      transport.abort(err)
+      throw err
+    }
+    this.accept(transport)
   }
 
   private accept(transport: Transport): void {

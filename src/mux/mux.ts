@@ -182,6 +182,9 @@ export class Mux implements ChannelHost {
       this.localOpen++
       ch.inLine = true
       this.messages.pushOpen(ch)
+      // The OPEN goes at the next flush even if nothing is written yet: a stream whose first
+      // bytes wait for the other side (a relayed connection) must still reach it.
+      this.events.onFlush()
     } else {
       ch.waitingToOpen = true
       this.waitingToOpen.push(ch)

@@ -28,14 +28,20 @@ import { ContractPublisher } from '../rpc/contract-registry.ts'
 import type { PublishReport } from '../rpc/fanout.ts'
 import type { Subscription } from '../rpc/subscription.ts'
 import type { Handler, RequestOptions, SendOptions, SubscribeOptions } from '../rpc/types.ts'
+import { dial as dialTransport } from '../transport/dial.ts'
+import { asksForHandshake } from '../transport/security-gate.ts'
 import { MergedSubscription } from './merged-subscription.ts'
 import type { JoinOptions } from './options.ts'
+import { relayAcceptHandler } from './relay-ends.ts'
 import { reroutable } from './reroute.ts'
+import { type Route, routedDial } from './routed-dial.ts'
 
 /** A peer as peers() lists it. */
 export interface PeerInfo extends PeerEntry {
   /** A link to it is up now; else it is only available (listed in the directory, not dialed yet). */
   readonly connected: boolean
+  /** How the last connection to it went: straight to its socket, or through the daemon's relay. */
+  readonly route: Route | undefined
 }
 
 export interface PeersChange {
@@ -76,6 +82,8 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   private readonly known = new Map<string, PeerEntry>()
   private readonly links = new Map<string, Link>()
   private readonly turns = new Map<string, number>()
+  /** The route of the last connection made to each instance. */
+  private readonly routes = new Map<string, Route>()
   private readonly subscriptions = new Map<string, Set<MergedSubscription>>()
   /** Topics we publish, each ready once its subscribers were loaded. */
   private readonly publishing = new Map<string, Promise<PeerPublishReport['failed']>>()
@@ -218,6 +226,17 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       backoffInitialMs: 50,
       backoffMaxMs: 1000,
     }
+    if (o.openRelay !== undefined) {
+      const direct = o.dial ?? ((address, signal) => dialTransport(address, { ...o, signal }))
+      linkOptions.dial = routedDial({
+        direct,
+        openRelay: o.openRelay,
+        instance: entry.instance,
+        secure: asksForHandshake(o) || o.insecure === true,
+        directTimeoutMs: o.directTimeoutMs,
+        onRoute: (route) => this.routes.set(entry.instance, route),
+      })
+    }
     link = openLink(entry.address, linkOptions)
     const opened = link
     this.links.set(entry.instance, opened)
@@ -351,14 +370,25 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   }
 
   private info(e: PeerEntry): PeerInfo {
-    return { ...e, connected: this.links.get(e.instance)?.state === 'ready' }
+    return {
+      ...e,
+      connected: this.links.get(e.instance)?.state === 'ready',
+      route: this.routes.get(e.instance),
+    }
   }
+
+  /**
+   * @internal The handler of the daemon's `relay.accept` calls on this peer's link to the daemon:
+   * each is a relayed connection, served by this peer's server as if it had been accepted.
+   */
+  readonly relayAccept: Handler = relayAcceptHandler((transport) => this.server.adopt(transport))
 
   private onDirectoryChange(change: DirectoryChange): void {
     const e = change.entry
     if (e.instance === this.instance) return
     if (change.type === 'leave') {
       this.known.delete(e.instance)
+      this.routes.delete(e.instance)
       for (const set of this.subscriptions.values()) for (const m of set) m.remove(e.instance)
       const link = this.links.get(e.instance)
       this.links.delete(e.instance)

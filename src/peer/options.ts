@@ -2,6 +2,7 @@
  * Options of join() and resolve().
  */
 import type { DialFunction, ListenOptions } from '../link/options.ts'
+import type { OpenRelay } from './routed-dial.ts'
 
 /** Ports a peer may listen on: a list, or an inclusive range. */
 export type AllowedPorts = readonly number[] | { readonly from: number; readonly to: number }
@@ -22,6 +23,14 @@ export interface JoinOptions extends ListenOptions, ResolveOptions {
   host?: string
   /** With `host`: the ports it may listen on, tried in order; all taken is NO_PORT_AVAILABLE. */
   allowedPorts?: AllowedPorts
-  /** How links to other peers are opened (tests pass one through a fault proxy). */
+  /** How links to other peers are opened directly (tests pass one through a fault proxy). */
   dial?: DialFunction
+  /**
+   * Opens a relayed connection to an instance through the daemon (dialRelayed over the link to
+   * it). Given, a peer that cannot be reached directly (its socket private to another user,
+   * missing or refused, no route, no answer within `directTimeoutMs`) is reached through it.
+   */
+  openRelay?: OpenRelay
+  /** How long a direct connect may take before the relay is tried, ms. Default 3,000. */
+  directTimeoutMs?: number
 }

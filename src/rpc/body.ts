@@ -73,6 +73,8 @@ export class IncomingStream implements AsyncIterable<Uint8Array> {
   private error: SwitchboardError | undefined
   private readonly ch: Channel
   private iterating = false
+  /** next() was called: only a consumer that began reading and stopped early cancels the sender. */
+  private pulled = false
   /** Told when the consumer stopped before the end (the channel is reset by then). */
   private readonly onStop: (() => void) | undefined
   bytes = 0
@@ -102,6 +104,7 @@ export class IncomingStream implements AsyncIterable<Uint8Array> {
   }
 
   private next(): Promise<IteratorResult<Uint8Array>> {
+    this.pulled = true
     if (this.chunks.length > 0) {
       const chunk = this.chunks.shift()
       this.took(chunk)
@@ -118,9 +121,13 @@ export class IncomingStream implements AsyncIterable<Uint8Array> {
     this.ch.consume(chunk.length)
   }
 
-  /** A consumer that stops early tells the sender to stop too. */
+  /**
+   * A consumer that stops early tells the sender to stop too. One that never pulled (an iterator
+   * taken, then given back because its handler failed) leaves the channel to the call, so the
+   * call's own error reply is not overtaken by a CANCELLED reset (as a generator never started).
+   */
   private stop(): Promise<IteratorResult<Uint8Array>> {
-    const early = !this.ended && this.error === undefined
+    const early = this.pulled && !this.ended && this.error === undefined
     this.ended = true
     this.chunks.clear()
     if (early) {

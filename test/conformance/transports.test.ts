@@ -4,11 +4,15 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { connect } from '../../src/link/api.ts'
+import { dialRelayed, relayAcceptHandler } from '../../src/peer/relay-ends.ts'
+import { RELAY_ACCEPT_METHOD } from '../../src/peer/relay-header.ts'
 import { memoryPair } from '../../src/testing/memory-pair.ts'
 import { dial } from '../../src/transport/dial.ts'
 import { listen } from '../../src/transport/listen.ts'
 import type { TlsOptions, Transport, TransportOptions } from '../../src/transport/types.ts'
 import { testCerts as certs } from '../helpers/certs.ts'
+import { REGISTER_METHOD, startHub } from '../helpers/relay-hub.ts'
 import { runTransportConformance, type TransportPair } from './transport.conformance.ts'
 
 let runtimeDir = ''
@@ -81,6 +85,40 @@ runTransportConformance('memoryPair (switchboard/testing)', async () => {
     },
   }
 })
+
+/**
+ * A relayed pair over real switchboard connections: a hub server on a unix socket splices the
+ * dialer's `daemon.relay` call to a `relay.accept` call on the target's own link to it.
+ */
+async function relayedPair(): Promise<TransportPair> {
+  const hub = await startHub(`unix:${runtimeDir}/hub${++serial}.sock`, { runtimeDir })
+  let accept!: (t: Transport) => void
+  const accepted = new Promise<Transport>((resolve) => {
+    accept = resolve
+  })
+  const target = await connect(hub.address, {
+    runtimeDir,
+    waitForReady: true,
+    handlers: { [RELAY_ACCEPT_METHOD]: relayAcceptHandler(accept) },
+  })
+  await target.request(REGISTER_METHOD, { instance: 'target' })
+  const dialer = await connect(hub.address, { runtimeDir, waitForReady: true })
+  const a = await dialRelayed(dialer, 'target')
+  const b = await accepted
+  return {
+    a,
+    b,
+    async close() {
+      a.abort()
+      b.abort()
+      dialer.abort()
+      target.abort()
+      await hub.close()
+    },
+  }
+}
+
+runTransportConformance('relayed (one switchboard call each way, spliced by a hub)', relayedPair)
 
 describe('transport specifics', () => {
   it('TCP transports report the remote IP; unix ones do not', async () => {

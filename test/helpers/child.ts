@@ -14,8 +14,14 @@ export interface Child {
   kill(): Promise<void>
 }
 
-export async function startProgram(file: string, args: string[], timeoutMs = 15_000): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+/** `plain`: run a compiled .js file on bare node (no TypeScript loader in the process). */
+export async function startProgram(
+  file: string,
+  args: string[],
+  timeoutMs = 15_000,
+  plain = false,
+): Promise<Child> {
+  const proc = spawn(process.execPath, plain ? [file, ...args] : ['--import', 'tsx', file, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stderr = ''

@@ -20,6 +20,8 @@ export interface SecurityGateOptions {
   readonly passphrase?: unknown
   readonly keys?: unknown
   readonly keyFile?: unknown
+  /** A dialer that pinned the listener's key runs a handshake even without keys of its own (NK). */
+  readonly serverKey?: unknown
 }
 
 const ADVICE =
@@ -27,7 +29,7 @@ const ADVICE =
 
 /** True when the options ask for a Noise handshake. */
 export function asksForHandshake(o: SecurityGateOptions): boolean {
-  return [o.secret, o.secretFile, o.passphrase, o.keys, o.keyFile].some((v) => v !== undefined)
+  return [o.secret, o.secretFile, o.passphrase, o.keys, o.keyFile, o.serverKey].some((v) => v !== undefined)
 }
 
 /**

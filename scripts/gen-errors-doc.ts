@@ -199,7 +199,7 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     meaning:
       "The security handshake failed authentication: the two ends hold different secrets (or passphrases), or the handshake bytes were altered in transit. From the daemon: a login failed (a wrong password or unknown user, or a cookie proof that does not match the daemon's cookie for that uid, or a cookie the client could not read).",
     action:
-      "Check that both ends use the same `secret`, `secretFile` or `passphrase`. At the daemon: check the user name and password, or that the process runs as the OS user whose uid it claims. Retrying unchanged cannot succeed; repeated failures from one address may be a guesser (the daemon answers them ever more slowly).",
+      'Check that both ends use the same `secret`, `secretFile` or `passphrase`. At the daemon: check the user name and password, or that the process runs as the OS user whose uid it claims. Retrying unchanged cannot succeed; repeated failures from one address may be a guesser (the daemon answers them ever more slowly).',
   },
   PEER_NOT_ALLOWED: {
     meaning:

@@ -35,10 +35,15 @@ test('three accounts log in with their own passwords, and only with them', async
 
 test('an unknown user and a wrong password get the same AUTH_FAILED and both count', async () => {
   const { a, slept } = accounts()
-  const unknown = await a.password('mallory', 'x', '10.1.1.1').catch((e: Error) => e)
-  const wrong = await a.password('alice', 'x', '10.1.1.1').catch((e: Error) => e)
-  assert.equal((unknown as { code?: string }).code, 'AUTH_FAILED')
-  assert.equal((wrong as { code?: string }).code, 'AUTH_FAILED')
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => assert.fail('logged in'),
+      (e: Error & { code?: string }) => e,
+    )
+  const unknown = await failure(a.password('mallory', 'x', '10.1.1.1'))
+  const wrong = await failure(a.password('alice', 'x', '10.1.1.1'))
+  assert.equal(unknown.code, 'AUTH_FAILED')
+  assert.equal(wrong.code, 'AUTH_FAILED')
   assert.equal(unknown.message, wrong.message)
   assert.deepEqual(slept, [0, 250])
   await assert.rejects(a.password(undefined as unknown as string, 'x', '10.1.1.1'), { code: 'AUTH_FAILED' })
@@ -46,7 +51,8 @@ test('an unknown user and a wrong password get the same AUTH_FAILED and both cou
 
 test('repeated failures from one source are slowed; the right password resets it', async () => {
   const { a, slept } = accounts()
-  for (let i = 0; i < 4; i++) await assert.rejects(a.password('bob', 'guess', 'attacker'), { code: 'AUTH_FAILED' })
+  for (let i = 0; i < 4; i++)
+    await assert.rejects(a.password('bob', 'guess', 'attacker'), { code: 'AUTH_FAILED' })
   assert.deepEqual(slept, [0, 250, 500, 1000])
   await a.password('bob', 'bob-secret', 'attacker')
   assert.equal(a.backoff.failures('attacker'), 0)
@@ -63,7 +69,10 @@ test('with real timers the second failure takes longer than the first (by the 25
   const first = await time()
   const second = await time()
   t.diagnostic(`first failure ${first.toFixed(1)} ms, second ${second.toFixed(1)} ms`)
-  assert.ok(second >= 249, `second failure took ${second.toFixed(1)} ms, expected at least the 250 ms back-off`)
+  assert.ok(
+    second >= 249,
+    `second failure took ${second.toFixed(1)} ms, expected at least the 250 ms back-off`,
+  )
   assert.ok(second > first, `second failure ${second.toFixed(1)} ms, first ${first.toFixed(1)} ms`)
 })
 
@@ -84,10 +93,13 @@ test('a bad accounts config is INVALID_ARGUMENT naming the entry', () => {
     [{ dave: { publicKeys: ['short'] } }, /users\.dave\.publicKeys/],
     [{ dave: { publicKeys: [ciKey] }, erin: { publicKeys: [ciKey] } }, /users\.erin: a public key of dave/],
   ] as const) {
-    assert.throws(() => new Accounts(bad as never), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'INVALID_ARGUMENT')
-      assert.match(err.message, where)
-      return true
-    })
+    assert.throws(
+      () => new Accounts(bad as never),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_ARGUMENT')
+        assert.match(err.message, where)
+        return true
+      },
+    )
   }
 })

@@ -49,11 +49,14 @@ test('malformed or oversized hashes are INVALID_ARGUMENT naming where they came 
     `scrypt$32768$8$1$${salt}$`,
     `scrypt$32768$8$1$${salt}$${hash}$extra`,
   ]) {
-    assert.throws(() => parsePasswordHash(bad, 'users.x'), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'INVALID_ARGUMENT', bad)
-      assert.match(err.message, /^users\.x: /)
-      return true
-    })
+    assert.throws(
+      () => parsePasswordHash(bad, 'users.x'),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_ARGUMENT', bad)
+        assert.match(err.message, /^users\.x: /)
+        return true
+      },
+    )
   }
   assert.equal(parsePasswordHash(`scrypt$1024$8$1$${salt}$${hash}`).N, 1024)
 })

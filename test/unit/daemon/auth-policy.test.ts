@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Principal } from '../../../src/daemon/auth.ts'
 import { globToRegExp, Policy, requireReach, requireRegister } from '../../../src/daemon/auth/policy.ts'
+import type { Principal } from '../../../src/daemon/auth.ts'
 
 const alice: Principal = { kind: 'os-user', name: 'alice', uid: 1001 }
 const aliceAgain: Principal = { kind: 'os-user', name: 'alice', uid: 1001 }
@@ -62,11 +62,14 @@ test('register: open when no entry says otherwise; an entry (own or *) limits it
 test('requireRegister and requireReach throw NOT_PERMITTED with the principals in details', () => {
   const p = new Policy({ 'os-user:alice': { register: ['billing.*'] } })
   requireRegister(p, alice, 'billing.api')
-  assert.throws(() => requireRegister(p, alice, 'audit'), (err: Error & { code?: string; details?: object }) => {
-    assert.equal(err.code, 'NOT_PERMITTED')
-    assert.deepEqual(err.details, { principal: 'os-user:alice', name: 'audit' })
-    return true
-  })
+  assert.throws(
+    () => requireRegister(p, alice, 'audit'),
+    (err: Error & { code?: string; details?: object }) => {
+      assert.equal(err.code, 'NOT_PERMITTED')
+      assert.deepEqual(err.details, { principal: 'os-user:alice', name: 'audit' })
+      return true
+    },
+  )
   requireReach(p, alice, aliceAgain, 'x')
   assert.throws(() => requireReach(p, alice, bob, 'x'), { code: 'NOT_PERMITTED' })
 })

@@ -124,6 +124,10 @@ test('a client without keys that pinned the server key (NK): echo over TCP and o
   await echoOnce(s.address, { keyFile: clientKeyFile, serverKey: pub(serverKeyFile) })
   const err = await refused(s.address, { keyFile: strangerKeyFile, serverKey: pub(serverKeyFile) })
   assert.equal(err.code, 'PEER_NOT_ALLOWED', err.message)
+  // serverKey secures a dialer only: a listener given nothing else is still plain text, refused.
+  await assert.rejects(listen('tcp://127.0.0.1:0', { serverKey: pub(serverKeyFile) }), {
+    code: 'INSECURE_TRANSPORT',
+  })
 })
 
 test('NK to a keyed server that did not opt in: NEGOTIATION_FAILED, naming the option; a wrong pinned key: HANDSHAKE_FAILED', async () => {

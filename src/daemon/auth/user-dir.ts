@@ -12,7 +12,7 @@
 import type { Stats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, rmdir } from 'node:fs/promises'
 import { dirname, isAbsolute, join } from 'node:path'
-import { type SwitchboardError, sbError } from '../../errors.ts'
+import { isSwitchboardError, type SwitchboardError, sbError } from '../../errors.ts'
 import { errnoCode } from '../../internal/errno.ts'
 
 /** The default `<usersDir>`: beside the daemon's machine-wide socket. */
@@ -84,16 +84,27 @@ export function privateDirProblem(st: Stats, uid: number): string | undefined {
  */
 export async function ensureUserDir(usersDir: string, uid: number): Promise<string> {
   if (!Number.isSafeInteger(uid) || uid < 0) throw sbError('AUTH_FAILED', `not a uid: ${uid}`)
-  const path = join(usersDir, String(uid))
+  try {
+    return await makePrivateDir(join(usersDir, String(uid)), uid)
+  } catch (err) {
+    // Whatever went wrong (usersDir removed under a running daemon, say), the login fails coded.
+    throw isSwitchboardError(err) ? err : refused(uid, 'it cannot be made or checked', err)
+  }
+}
+
+async function makePrivateDir(path: string, uid: number): Promise<string> {
   let st = await lstatOrUndefined(path)
   if (st === undefined) {
+    let created = false
     try {
       await mkdir(path, { mode: 0o700 })
+      created = true
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw refused(uid, 'mkdir failed', err)
     }
     st = await lstat(path)
-    if (st.isDirectory() && st.uid !== uid) {
+    // Only a directory made here is given away; one that appeared meanwhile is checked as it is.
+    if (created && st.isDirectory() && st.uid !== uid) {
       try {
         await chown(path, uid, -1)
         await chmod(path, 0o700)

@@ -78,6 +78,7 @@ test('ensureUserDir makes <usersDir>/<uid> 0700 owned by the uid, and refuses a 
   await mkdir(join(other, String(uid + 1)), { mode: 0o700 })
   await assert.rejects(ensureUserDir(other, uid + 1), new RegExp(`owned by uid ${uid}`))
   await assert.rejects(ensureUserDir(other, -1), { code: 'AUTH_FAILED' })
+  await assert.rejects(ensureUserDir(join(tmp.path, 'no-such-users-dir'), uid), { code: 'AUTH_FAILED' })
 })
 
 test('the cookie file: 0600, owned by the uid, one line per cookie; reused within rotateMs, then a new one; expired ones dropped', async () => {

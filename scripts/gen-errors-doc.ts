@@ -197,9 +197,9 @@ export const ADVICE: Record<ErrorCode, Advice> = {
   },
   AUTH_FAILED: {
     meaning:
-      'The security handshake failed authentication: the two ends hold different secrets (or passphrases), or the handshake bytes were altered in transit.',
+      "The security handshake failed authentication: the two ends hold different secrets (or passphrases), or the handshake bytes were altered in transit. From the daemon: a login failed (a wrong password or unknown user, or a cookie proof that does not match the daemon's cookie for that uid, or a cookie the client could not read).",
     action:
-      'Check that both ends use the same `secret`, `secretFile` or `passphrase`. Retrying unchanged cannot succeed; repeated failures from one address may be a guesser.',
+      'Check that both ends use the same `secret`, `secretFile` or `passphrase`. At the daemon: check the user name and password, or that the process runs as the OS user whose uid it claims. Retrying unchanged cannot succeed; repeated failures from one address may be a guesser (the daemon answers them ever more slowly).',
   },
   PEER_NOT_ALLOWED: {
     meaning:
@@ -215,9 +215,9 @@ export const ADVICE: Record<ErrorCode, Advice> = {
   },
   NOT_PERMITTED: {
     meaning:
-      "The daemon's policy does not allow this: the caller may not reach that peer through the relay (or register that name).",
+      "The daemon's policy does not let this principal (an OS user or an account) register that name, or reach that peer. Traffic between two different OS users needs an explicit policy entry.",
     action:
-      "Ask the daemon's administrator for a policy entry (docs/daemon.md); retrying gives the same answer.",
+      "Add an entry to the daemon's policy (docs/daemon.md, Authentication), or log in as a principal that has one. Retrying unchanged cannot succeed.",
   },
   KEY_FILE_INSECURE: {
     meaning: 'A private key or secret file is readable or writable by group or others (as ssh refuses).',

@@ -52,7 +52,11 @@ export const ErrorCodes = {
   QUEUE_FULL: { wire: 46, retryable: true, message: 'outbound queue is full' },
   SLOW_CONSUMER: { wire: 47, retryable: false, message: 'a subscriber fell behind and was cut off' },
   INTERNAL: { wire: 49, retryable: false, message: 'internal error' },
-  AUTH_FAILED: { wire: 50, retryable: false, message: 'the peer did not prove the shared secret' },
+  AUTH_FAILED: {
+    wire: 50,
+    retryable: false,
+    message: 'the peer did not prove the shared secret, cookie or password',
+  },
   PEER_NOT_ALLOWED: { wire: 51, retryable: false, message: 'public key not in the allow-list' },
   // --- typed contracts (docs/contracts.md) ---
   INPUT_INVALID: { wire: 52, retryable: false, message: "the input failed the method's schema" },
@@ -63,7 +67,11 @@ export const ErrorCodes = {
     message: "a 'block' subscriber took no event within publishTimeout; its subscription ended",
   },
   // --- the daemon (docs/daemon.md) ---
-  NOT_PERMITTED: { wire: 55, retryable: false, message: 'the policy does not allow this' },
+  NOT_PERMITTED: {
+    wire: 55,
+    retryable: false,
+    message: "the daemon's policy does not let this principal do that",
+  },
   // --- local only: never on the wire ---
   ADDRESS_INVALID: { wire: 0, retryable: false, message: 'address could not be parsed' },
   SCHEME_UNSUPPORTED: { wire: 0, retryable: false, message: 'address scheme not supported' },

@@ -45,9 +45,13 @@ export function negotiate(local: Hello, remote: Hello): Agreement {
   }
   const security = firstCommon(dialer.security, listener.security)
   if (security === undefined) {
+    // The common case worth naming: a keyless dialer at a listener that serves only keyed ones.
+    const anonymous = dialer.security.includes('noise-nk')
+      ? '; the listener does not accept dialers without a key (acceptAnonymousDialers)'
+      : ''
     throw sbError(
       'NEGOTIATION_FAILED',
-      `no common security mode (ours ${local.security.join(',')}, theirs ${remote.security.join(',')})`,
+      `no common security mode (ours ${local.security.join(',')}, theirs ${remote.security.join(',')})${anonymous}`,
     )
   }
   const compression = firstCommon(dialer.compression, listener.compression) ?? 'none'

@@ -11,8 +11,9 @@
  * (NNpsk0). Every failure is a coded error the session sends to the peer as a refusal:
  * AUTH_FAILED (a psk mode whose message failed authentication: wrong secret, or tampering),
  * PEER_NOT_ALLOWED (allow said no, or the listener's key is not the one the dialer pinned),
- * HANDSHAKE_FAILED (anything else: tampering, a low-order key, a malformed message; in IK also a
- * listener that does not hold the key the dialer was given, which it cannot tell from tampering).
+ * HANDSHAKE_FAILED (anything else: tampering, a low-order key, a malformed message; in IK and NK
+ * also a listener that does not hold the key the dialer was given, which it cannot tell from
+ * tampering). In NK the dialer has no static key, so there is nothing for allow() to decide.
  */
 import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
 import type { CryptoProvider, KeyPair } from './crypto.ts'
@@ -27,7 +28,7 @@ export interface SecureHandshakeConfig {
   readonly staticKeyPair?: KeyPair | undefined
   /** Decides whether the peer's static public key may connect (key modes). */
   readonly allow?: ((peerKey: Uint8Array) => boolean) | undefined
-  /** The dialer's knowledge of the listener's static public key (IK); pinned, so allowed. */
+  /** The dialer's knowledge of the listener's static public key (IK, NK); pinned, so allowed. */
   readonly listenerKey?: Uint8Array | undefined
   /** Rekey thresholds of the record ciphers (tests lower them). */
   readonly rekey?: RekeyThresholds | undefined
@@ -64,7 +65,9 @@ export class SecureHandshake {
     const mode = securityMode(modeName)
     if (mode === undefined) throw sbError('NEGOTIATION_FAILED', `unknown security mode ${modeName}`)
     if (mode.psk && config.psk === undefined) throw sbError('INVALID_ARGUMENT', `${modeName} needs a secret`)
-    if (mode.keys && config.staticKeyPair === undefined)
+    // NK: the listener holds a key pair and the dialer none; the other key modes need one each.
+    const ownKey = mode.keys || (mode.anonymousDialer && !initiator)
+    if (ownKey && config.staticKeyPair === undefined)
       throw sbError('INVALID_ARGUMENT', `${modeName} needs a key pair`)
     const pinned = mode.knownListenerKey && initiator
     if (pinned && config.listenerKey === undefined)
@@ -76,7 +79,7 @@ export class SecureHandshake {
       pattern: mode.pattern,
       initiator,
       prologue,
-      ...(mode.keys ? { staticKeyPair: config.staticKeyPair! } : {}),
+      ...(ownKey ? { staticKeyPair: config.staticKeyPair! } : {}),
       ...(pinned ? { remoteStaticKey: config.listenerKey! } : {}),
       ...(mode.psk ? { psks: [config.psk!] } : {}),
     })

@@ -22,14 +22,20 @@ import { ServerClient } from './server-client.ts'
 
 /**
  * The authenticated identity of a connection's peer: its static public key (hex) in keys mode.
- * Without keys nothing tells two peers apart beyond what they present, so the identity is ''
+ * Without keys (and not anonymous) nothing tells two peers apart beyond what they present, so the identity is ''
  * and a client is keyed by its link id alone: with a shared secret, every holder of the secret
  * is one party (docs/security.md). Keying by identity is what stops a peer with another key
  * from presenting someone else's link id and receiving their calls or stored responses.
  */
 export function peerIdentity(conn: RpcConnection): string {
   const key = conn.remotePublicKey
-  return key === undefined ? '' : Buffer.from(key).toString('hex')
+  if (key !== undefined) return Buffer.from(key).toString('hex')
+  // A keyless dialer (NK) proved nothing, and anyone may be one: if they were all one party, a
+  // stranger who saw a link id in a plain-text hello could take over that client's handle. Each
+  // such connection is its own party instead (its handshake hash), at the price of what a client
+  // handle keeps across reconnects (stored responses, events held for a subscriber).
+  if (conn.security === 'noise-nk') return `anonymous:${Buffer.from(conn.handshakeHash!).toString('hex')}`
+  return ''
 }
 
 /** A server's events. */
@@ -160,7 +166,7 @@ export class Server extends EventEmitter<ServerEvents> {
    * accepted connection.
    */
   adopt(transport: Transport): void {
-    if (!asksForHandshake(this.options) && this.options.insecure !== true) {
+    if (!asksForHandshake(this.options, 'listener') && this.options.insecure !== true) {
       const err = sbError(
         'INSECURE_TRANSPORT',
         `${transport.remote}: a relayed connection needs a secret or keys on this server (or insecure: true)`,

@@ -232,7 +232,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
         direct,
         openRelay: o.openRelay,
         instance: entry.instance,
-        secure: asksForHandshake(o) || o.insecure === true,
+        secure: asksForHandshake(o, 'dialer') || o.insecure === true,
         directTimeoutMs: o.directTimeoutMs,
         onRoute: (route) => this.routes.set(entry.instance, route),
       })

@@ -729,7 +729,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     return Buffer.from(this.session.agreement!.remote.linkId).toString('hex')
   }
 
-  /** The negotiated security mode: 'none', 'noise-nnpsk0', 'noise-xx', 'noise-xxpsk3' or 'noise-ik'. */
+  /** The negotiated security mode: 'none', 'noise-nnpsk0', 'noise-xx', 'noise-xxpsk3', 'noise-ik' or 'noise-nk'. */
   get security(): string {
     return this.session.agreement!.security
   }

@@ -53,9 +53,18 @@ export interface SecurityOptions {
    * connect() only: the listener's public key (raw, base64url or a .pub line), known in advance
    * (a directory, a copied .pub file). Pins it: any other listener key is PEER_NOT_ALLOWED. With
    * `keys` and no secret the handshake is Noise IK (one round trip; our key travels encrypted to
-   * this one). `allow` is not consulted for the listener then.
+   * this one); without `keys` (and without a secret) it is Noise NK: we stay anonymous and only
+   * the listener proves who it is, which only a listener with `acceptAnonymousDialers` accepts.
+   * `allow` is not consulted for the listener then.
    */
   serverKey?: Uint8Array | string
+  /**
+   * listen() only, with `keys` and no secret: also serve dialers that have no key of their own
+   * and pinned ours (Noise NK). They prove nothing about themselves, so a server that turns this
+   * on authenticates them some other way (the daemon: a cookie or a password over the session).
+   * Default false: a keyed server refuses keyless dialers (NEGOTIATION_FAILED).
+   */
+  acceptAnonymousDialers?: boolean
   /**
    * Which peer public keys may connect in keys mode: a list (raw 32 bytes or base64url), or a
    * function. Default: nobody (refuse by default).
@@ -81,21 +90,41 @@ export function resolveSecurity(o: SecurityOptions): ResolvedSecurity {
   const psk = resolveSecret(o)
   const keys = resolveKeys(o)
   const serverKey = o.serverKey === undefined ? undefined : asKey(o.serverKey, 'serverKey')
-  if (serverKey !== undefined && keys === undefined) {
-    throw sbError('INVALID_ARGUMENT', 'serverKey needs keys or keyFile (our own key pair)')
+  if (serverKey !== undefined && keys === undefined && psk !== undefined) {
+    throw sbError('INVALID_ARGUMENT', 'serverKey with a secret needs keys or keyFile (our own key pair)')
   }
-  const hasSecret = psk !== undefined
-  const hasKeys = keys !== undefined
+  const acceptAnonymousDialers = resolveAnonymous(o, keys !== undefined, psk !== undefined)
+  const shape = {
+    hasSecret: psk !== undefined,
+    hasKeys: keys !== undefined,
+    knowsListenerKey: serverKey !== undefined,
+    acceptAnonymousDialers,
+  }
   const resolved: ResolvedSecurity = {
     offer: {
-      dialer: offeredSecurity(hasSecret, hasKeys, 'dialer', serverKey !== undefined),
-      listener: offeredSecurity(hasSecret, hasKeys, 'listener', false),
+      dialer: offeredSecurity(shape, 'dialer'),
+      listener: offeredSecurity({ ...shape, knowsListenerKey: false }, 'listener'),
     },
     config: { psk, staticKeyPair: keys, allow: resolveAllow(o.allow), listenerKey: serverKey },
     publicKey: keys?.publicKey,
   }
   cache.set(o, resolved)
   return resolved
+}
+
+/** acceptAnonymousDialers needs a key of ours to prove (NK), and means nothing beside a secret. */
+function resolveAnonymous(o: SecurityOptions, hasKeys: boolean, hasSecret: boolean): boolean {
+  const v = o.acceptAnonymousDialers
+  if (v === undefined || v === false) return false
+  if (v !== true) throw sbError('INVALID_ARGUMENT', 'acceptAnonymousDialers must be a boolean')
+  if (!hasKeys) throw sbError('INVALID_ARGUMENT', 'acceptAnonymousDialers needs keys or keyFile')
+  if (hasSecret) {
+    throw sbError(
+      'INVALID_ARGUMENT',
+      'acceptAnonymousDialers cannot go with a secret (every dialer must prove it)',
+    )
+  }
+  return true
 }
 
 function resolveSecret(o: SecurityOptions): Uint8Array | undefined {

@@ -23,7 +23,7 @@ export async function dial(address: string | ParsedAddress, options: DialOptions
     throw sbError('ADDRESS_INVALID', `${formatAddress(parsed)}: port 0 is for listening only`)
   }
   const endpoint = await resolveEndpoint(parsed, options)
-  await requireSecureOrInsecureOk(endpoint, options)
+  await requireSecureOrInsecureOk(endpoint, options, 'dialer')
   if (signal?.aborted) throw cancelled(signal)
   return connectTo(endpoint, options, signal)
 }

@@ -96,7 +96,7 @@ export async function listen(
 ): Promise<TransportListener> {
   const parsed = typeof address === 'string' ? parseAddress(address) : address
   const endpoint = await resolveEndpoint(parsed, options)
-  await requireSecureOrInsecureOk(endpoint, options)
+  await requireSecureOrInsecureOk(endpoint, options, 'listener')
   const { server, event } = createListener(endpoint, options)
   let resolved = endpoint.address
   // Attached before listening: a connection may be accepted while we still await below.

@@ -20,14 +20,20 @@ export interface SecurityGateOptions {
   readonly passphrase?: unknown
   readonly keys?: unknown
   readonly keyFile?: unknown
+  /**
+   * A dialer that pinned the listener's key runs a handshake even without keys of its own (NK).
+   * A listener ignores it: it secures nothing there.
+   */
+  readonly serverKey?: unknown
 }
 
 const ADVICE =
   'set a secret (secret, secretFile, passphrase), keys (keys or keyFile, with allow) or use a tls:// address; or insecure: true to accept plain text'
 
-/** True when the options ask for a Noise handshake. */
-export function asksForHandshake(o: SecurityGateOptions): boolean {
-  return [o.secret, o.secretFile, o.passphrase, o.keys, o.keyFile].some((v) => v !== undefined)
+/** True when the options ask for a Noise handshake on this side. */
+export function asksForHandshake(o: SecurityGateOptions, role: 'dialer' | 'listener'): boolean {
+  const own = [o.secret, o.secretFile, o.passphrase, o.keys, o.keyFile].some((v) => v !== undefined)
+  return own || (role === 'dialer' && o.serverKey !== undefined)
 }
 
 /**
@@ -38,8 +44,9 @@ export function asksForHandshake(o: SecurityGateOptions): boolean {
 export async function requireSecureOrInsecureOk(
   endpoint: Endpoint,
   options: SecurityGateOptions,
+  role: 'dialer' | 'listener',
 ): Promise<void> {
-  if (options.secure === true || options.insecure === true || asksForHandshake(options)) return
+  if (options.secure === true || options.insecure === true || asksForHandshake(options, role)) return
   if (endpoint.kind === 'tcp' && endpoint.tls) return
   if (endpoint.kind === 'tcp') {
     throw sbError(

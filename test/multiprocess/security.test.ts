@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type ConnectOptions, connect, listen, type SwitchboardError } from '../../src/index.ts'
@@ -103,6 +103,43 @@ test('keys with the server key known in advance (IK): echo; a pinned wrong serve
   const err = await refused(s.address, { keyFile: clientKeyFile, serverKey: pub(strangerKeyFile) })
   assert.equal(err.code, 'HANDSHAKE_FAILED', err.message)
   assert.equal(await s.line('error ', from), 'error HANDSHAKE_FAILED')
+})
+
+test('a client without keys that pinned the server key (NK): echo over TCP and over a shared unix socket', async () => {
+  const spec = { keyFile: serverKeyFile, allow: [pub(clientKeyFile)], acceptAnonymousDialers: true }
+  const s = await server('tcp://127.0.0.1:0', spec)
+  const hash = await echoOnce(s.address, { serverKey: pub(serverKeyFile) })
+  const line = await s.line('connection ')
+  assert.match(line, /^connection noise-nk [0-9a-f]{64}$/)
+  assert.equal(line.split(' ')[2], Buffer.from(hash!).toString('hex'), 'both ends report the same hash')
+  // A unix socket whose directory is not owner-only (0755), as the daemon's: plain text is
+  // INSECURE_TRANSPORT there, and NK is what lets a client without keys use it.
+  const shared = join(dir.path, 'shared')
+  mkdirSync(shared, { mode: 0o755 })
+  chmodSync(shared, 0o755)
+  const u = await server(`unix:${join(shared, 'nk.sock')}`, spec)
+  await echoOnce(u.address, { serverKey: pub(serverKeyFile) })
+  assert.match(await u.line('connection '), /^connection noise-nk [0-9a-f]{64}$/)
+  // A keyed client still goes through allow on the same server.
+  await echoOnce(s.address, { keyFile: clientKeyFile, serverKey: pub(serverKeyFile) })
+  const err = await refused(s.address, { keyFile: strangerKeyFile, serverKey: pub(serverKeyFile) })
+  assert.equal(err.code, 'PEER_NOT_ALLOWED', err.message)
+  // serverKey secures a dialer only: a listener given nothing else is still plain text, refused.
+  await assert.rejects(listen('tcp://127.0.0.1:0', { serverKey: pub(serverKeyFile) }), {
+    code: 'INSECURE_TRANSPORT',
+  })
+})
+
+test('NK to a keyed server that did not opt in: NEGOTIATION_FAILED, naming the option; a wrong pinned key: HANDSHAKE_FAILED', async () => {
+  const s = await server('tcp://127.0.0.1:0', { keyFile: serverKeyFile, allow: [pub(clientKeyFile)] })
+  const err = await refused(s.address, { serverKey: pub(serverKeyFile) })
+  assert.equal(err.code, 'NEGOTIATION_FAILED', err.message)
+  assert.match(err.message, /acceptAnonymousDialers/)
+  assert.equal(await s.line('error '), 'error NEGOTIATION_FAILED')
+  const open = await server('tcp://127.0.0.1:0', { keyFile: serverKeyFile, acceptAnonymousDialers: true })
+  const wrong = await refused(open.address, { serverKey: pub(strangerKeyFile) })
+  assert.equal(wrong.code, 'HANDSHAKE_FAILED', wrong.message)
+  assert.equal(await open.line('error '), 'error HANDSHAKE_FAILED')
 })
 
 test('client key not in the server allow list: PEER_NOT_ALLOWED on both sides', async () => {

@@ -1,8 +1,8 @@
 /**
  * handshake: security-handshake messages fed to a Noise state, cut from the input by the
  * session's own UnitReader (u16 length units, 0 = refusal, at most MAX_HANDSHAKE_UNIT_BYTES).
- * The input's first byte picks one of 16 scenarios: a security mode (noise-nnpsk0, noise-xx,
- * noise-xxpsk3, noise-ik) × initiator or responder × one of
+ * The input's first byte picks one of 20 scenarios: a security mode (noise-nnpsk0, noise-xx,
+ * noise-xxpsk3, noise-ik, noise-nk) × initiator or responder × one of
  *
  *   SecureHandshake  the production wrapper with fresh ephemerals, allow() accepting only the
  *                    expected peer key: every failure must be a coded handshake error, a
@@ -42,7 +42,14 @@ const crypto: CryptoProvider = {
   },
 }
 
-const MODES: readonly SecurityModeName[] = ['noise-nnpsk0', 'noise-xx', 'noise-xxpsk3', 'noise-ik']
+const MODES: readonly SecurityModeName[] = [
+  'noise-nnpsk0',
+  'noise-xx',
+  'noise-xxpsk3',
+  'noise-ik',
+  'noise-nk',
+]
+const SCENARIOS = MODES.length * 4
 const HANDSHAKE_CODES = ['HANDSHAKE_FAILED', 'AUTH_FAILED', 'PEER_NOT_ALLOWED', 'PROTOCOL_ERROR']
 const UNIT_CODES = ['FRAME_TOO_LARGE', 'FRAME_MALFORMED']
 
@@ -65,9 +72,21 @@ interface Scenario {
   production: boolean
 }
 
+/**
+ * Bytes 0–15 keep the first four modes' layout (the regression corpus was saved with it):
+ * bit 0 initiator, bits 1–2 the mode, below 8 the production wrapper. 16–19 are NK, 16–17 in the
+ * production wrapper.
+ */
 function scenario(byte: number): Scenario {
-  const s = byte & 15
+  const s = byte % SCENARIOS
+  if (s >= 16) return { mode: 'noise-nk', initiator: (s & 1) === 1, production: s < 18 }
   return { mode: MODES[(s & 7) >> 1]!, initiator: (s & 1) === 1, production: s < 8 }
+}
+
+/** Whether this side holds a static key pair: both sides in key modes, the listener in NK. */
+function hasStatic(mode: SecurityModeName, initiator: boolean): boolean {
+  const m = SECURITY_MODES[mode]
+  return m.keys || (m.anonymousDialer && !initiator)
 }
 
 /** The fixed-ephemeral HandshakeState of one side. */
@@ -78,7 +97,7 @@ function noiseState(mode: SecurityModeName, initiator: boolean): HandshakeState 
     initiator,
     prologue: PROLOGUE,
     ephemeralPrivateKey: initiator ? EPHEMERAL.initiator : EPHEMERAL.responder,
-    ...(m.keys ? { staticKeyPair: initiator ? STATIC.initiator : STATIC.responder } : {}),
+    ...(hasStatic(mode, initiator) ? { staticKeyPair: initiator ? STATIC.initiator : STATIC.responder } : {}),
     ...(m.knownListenerKey && initiator ? { remoteStaticKey: STATIC.responder.publicKey } : {}),
     ...(m.psk ? { psks: [PSK] } : {}),
   })
@@ -132,7 +151,11 @@ function runProduction(sc: Scenario, next: () => Uint8Array | undefined): void {
   const expectedPeer = sc.initiator ? STATIC.responder.publicKey : STATIC.initiator.publicKey
   const hs = new SecureHandshake(crypto, sc.mode, sc.initiator, PROLOGUE, {
     psk: m.psk ? PSK : undefined,
-    staticKeyPair: m.keys ? (sc.initiator ? STATIC.initiator : STATIC.responder) : undefined,
+    staticKeyPair: hasStatic(sc.mode, sc.initiator)
+      ? sc.initiator
+        ? STATIC.initiator
+        : STATIC.responder
+      : undefined,
     allow: (key) => bytesEqual(key, expectedPeer),
     listenerKey: m.knownListenerKey && sc.initiator ? STATIC.responder.publicKey : undefined,
   })
@@ -210,18 +233,23 @@ function runNoise(sc: Scenario, next: () => Uint8Array | undefined): void {
   check(statusOf(hs) === 'done', 'handshake-bad-status', () => hs.status)
   const result = hs.result
   check(result.handshakeHash.length === 32, 'handshake-bad-result', () => 'hash length')
+  // A peer static key only where the pattern has one: key modes, and NK's pinned listener key.
   if (!SECURITY_MODES[sc.mode].keys) {
+    const pinned = SECURITY_MODES[sc.mode].knownListenerKey && sc.initiator
     check(
-      result.remoteStaticKey === undefined,
+      pinned
+        ? result.remoteStaticKey !== undefined &&
+            bytesEqual(result.remoteStaticKey, STATIC.responder.publicKey)
+        : result.remoteStaticKey === undefined,
       'handshake-bad-result',
-      () => 'a static key in a keyless mode',
+      () => (pinned ? 'not the pinned listener key' : 'a static key in a keyless mode'),
     )
   }
 }
 
 function seeds(): Uint8Array[] {
   const out: Uint8Array[] = []
-  for (let s = 0; s < 16; s++) {
+  for (let s = 0; s < SCENARIOS; s++) {
     const sc = scenario(s)
     const genuine = genuinePeerMessages(sc.mode, sc.initiator)
     if (!sc.production) out.push(concat(Uint8Array.of(s), ...genuine.map(u16Unit)))
@@ -236,7 +264,7 @@ function seeds(): Uint8Array[] {
 export const target: FuzzTarget = {
   name: 'handshake',
   about:
-    'SecureHandshake.receive and HandshakeState.readMessage (4 modes × 2 roles) fed UnitReader-cut messages',
+    'SecureHandshake.receive and HandshakeState.readMessage (5 modes × 2 roles) fed UnitReader-cut messages',
   maxLength: 2048,
   seeds,
   dictionary: [

@@ -1,7 +1,8 @@
 /**
  * Secure sessions over an in-memory pair: each security mode agrees, echoes and binds the same
  * handshake hash; wrong secret, keys not allowed and mismatched modes fail with their code on
- * BOTH sides; records rekey on schedule.
+ * BOTH sides; a keyless (NK) dialer is served only by a listener that opted in; records rekey
+ * on schedule.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -39,6 +40,7 @@ const modes: [string, SessionOptions, SessionOptions][] = [
   ['noise-nnpsk0', { secret }, { secret: secret.toString('base64url') }],
   ['noise-xx', { keys: keysA, allow: [keysB.publicKey] }, { keys: keysB, allow: [keysA.publicKey] }],
   ['noise-ik', { keys: keysA, serverKey: keysB.publicKey }, { keys: keysB, allow: [keysA.publicKey] }],
+  ['noise-nk', { serverKey: keysB.publicKey }, { keys: keysB, acceptAnonymousDialers: true }],
   [
     'noise-xxpsk3',
     { keys: keysA, allow: [keysB.publicKey], secret },
@@ -56,7 +58,11 @@ for (const [mode, clientOpts, serverOpts] of modes) {
     assert.equal(client.agreement?.security, mode)
     assert.equal(client.handshakeHash?.length, 32)
     assert.deepEqual(client.handshakeHash, server.handshakeHash)
-    if (mode !== 'noise-nnpsk0') {
+    if (mode === 'noise-nk') {
+      // The dialer knows (pinned) the listener's key; the listener learns none: the dialer has none.
+      assert.deepEqual(client.remotePublicKey, new Uint8Array(keysB.publicKey))
+      assert.equal(server.remotePublicKey, undefined)
+    } else if (mode !== 'noise-nnpsk0') {
       // In every key mode each end learns the other's key (IK: the dialer knew it already).
       assert.deepEqual(client.remotePublicKey, new Uint8Array(keysB.publicKey))
       assert.deepEqual(server.remotePublicKey, new Uint8Array(keysA.publicKey))
@@ -131,6 +137,49 @@ test('a pinned serverKey is enforced in XXpsk3 too, whatever allow says', async 
     ),
     'PEER_NOT_ALLOWED',
   )
+})
+
+test('NK: a keyed listener that did not opt in refuses a keyless dialer: NEGOTIATION_FAILED on both sides', async () => {
+  const results = await establish({ serverKey: keysB.publicKey }, { keys: keysB, allow: () => true })
+  assertBothRejected(results, 'NEGOTIATION_FAILED')
+  assert.match((results[0] as PromiseRejectedResult).reason.message, /acceptAnonymousDialers/)
+})
+
+test('NK: a dialer that pinned another listener key fails; HANDSHAKE_FAILED on both sides', async () => {
+  const other = nodeCryptoProvider.generateKeyPair()
+  assertBothRejected(
+    await establish({ serverKey: other.publicKey }, { keys: keysB, acceptAnonymousDialers: true }),
+    'HANDSHAKE_FAILED',
+  )
+})
+
+test('NK: an opted-in listener still serves keyed dialers (XX, IK) through allow', async () => {
+  const server = { keys: keysB, allow: [keysA.publicKey], acceptAnonymousDialers: true }
+  for (const [mode, client] of [
+    ['noise-xx', { keys: keysA, allow: [keysB.publicKey] }],
+    ['noise-ik', { keys: keysA, serverKey: keysB.publicKey }],
+  ] as const) {
+    const [c, s] = await establish(client, server)
+    assert.equal(c.status, 'fulfilled', String((c as PromiseRejectedResult).reason))
+    const session = (c as PromiseFulfilledResult<Session>).value
+    assert.equal(session.agreement?.security, mode)
+    await session.close()
+    await (s as PromiseFulfilledResult<Session>).value.closed
+  }
+  const other = nodeCryptoProvider.generateKeyPair()
+  assertBothRejected(await establish({ keys: other, serverKey: keysB.publicKey }, server), 'PEER_NOT_ALLOWED')
+})
+
+test('acceptAnonymousDialers needs keys and refuses a secret beside it; serverKey with a secret needs keys', async () => {
+  for (const bad of [
+    { acceptAnonymousDialers: true },
+    { keys: keysB, secret, acceptAnonymousDialers: true },
+    { keys: keysB, acceptAnonymousDialers: 'yes' as unknown as boolean },
+    { serverKey: keysB.publicKey, secret },
+  ]) {
+    const [a] = memoryPair()
+    await assert.rejects(Session.establish(a, 'listener', bad, echoHandler()), { code: 'INVALID_ARGUMENT' })
+  }
 })
 
 test('keys without allow refuse by default', async () => {

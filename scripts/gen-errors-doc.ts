@@ -213,6 +213,23 @@ export const ADVICE: Record<ErrorCode, Advice> = {
     action:
       "Read events faster, raise `maxQueued` or the publisher's `publishTimeout`/`maxQueuedBytesPerSubscriber`, or choose a dropping policy (`drop-oldest`, `drop-newest`) if losing events is acceptable. Subscribe again to start over.",
   },
+  NOT_PERMITTED: {
+    meaning:
+      "The daemon's policy refused the call: this connection has not authenticated (no cookie proof, password or known key), or its user may not register this name.",
+    action:
+      "Authenticate first (a local client proves its OS user with the cookie challenge; a remote one logs in), or ask the daemon's administrator for a policy entry (docs/daemon.md).",
+  },
+  DAEMON_LIMIT: {
+    meaning:
+      'The daemon refused a registration over one of its limits: entries per connection, entries in total, or the size of one entry.',
+    action:
+      "Register fewer or smaller entries on one connection, or raise the limit in the daemon's config (docs/daemon.md).",
+  },
+  LEASE_UNKNOWN: {
+    meaning:
+      'A heartbeat named an instance the daemon holds no lease for on this connection: the lease expired, or the daemon restarted, or the client reconnected.',
+    action: 'Register again (the daemon directory does this by itself).',
+  },
   KEY_FILE_INSECURE: {
     meaning: 'A private key or secret file is readable or writable by group or others (as ssh refuses).',
     action: 'Run `chmod 600 FILE` (and check who else could have read it; if anyone could, make a new key).',

@@ -1,0 +1,302 @@
+/**
+ * The daemon directory (DESIGN.md §6): the Directory face over one link to `switchboard daemon`.
+ *
+ * - publish registers the entry with a lease; one timer heartbeats every entry at a third of
+ *   the lease; withdraw ends it. list asks the daemon. watch follows the daemon's changes topic.
+ * - Each new connection (the first, a reconnect, a restarted daemon) first logs in, then
+ *   registers every entry again, then lists and reports the joins and leaves missed meanwhile.
+ *   A heartbeat the daemon does not know (LEASE_UNKNOWN) or a registration refused for want of
+ *   a login on this connection starts the same resync.
+ * - suspect is a no-op: the daemon's lease decides whether a peer is alive, and a dead one
+ *   leaves when its lease ends (without a heartbeat, within one lease).
+ *
+ * The link reconnects forever (a daemon restart is normal): calls made while it is down wait,
+ * under their deadlines.
+ */
+import { isSwitchboardError, type SwitchboardError, sbError } from '../errors.ts'
+import { openLink } from '../link/api.ts'
+import type { Link } from '../link/link.ts'
+import type { ConnectOptions } from '../link/options.ts'
+import type { Subscription } from '../rpc/subscription.ts'
+import type { DaemonLogin } from './daemon-login.ts'
+import { DAEMON_CHANGES_TOPIC } from './daemon-names.ts'
+import { canonicalJson, checkEntry, isValidInstance } from './entry.ts'
+import type { Directory, DirectoryChange, PeerEntry } from './types.ts'
+
+export interface DaemonDirectoryOptions {
+  /** The daemon's address to dial (`unix:/…/daemon.sock`, `tcp://host:4455`). */
+  readonly address: string
+  /** The link's options: its security (keys and the daemon's key as serverKey), timings. */
+  readonly connect: ConnectOptions
+  /** The lease asked for each entry, ms; default 15,000. Heartbeats go at a third of it. */
+  readonly leaseMs?: number
+  /** Run on each new connection before registering (the cookie challenge, a password). */
+  readonly login?: DaemonLogin
+  /** Deadline of each call to the daemon, ms; default 10,000. */
+  readonly callTimeoutMs?: number
+  /** Problems no call awaits (a failed heartbeat or resync); they are retried either way. */
+  readonly onError?: (err: SwitchboardError) => void
+}
+
+export function openDaemonDirectory(options: DaemonDirectoryOptions): DaemonDirectory {
+  return new DaemonDirectory(options)
+}
+
+/** How many times a resync lists again because changes arrived while it listed. */
+const RELIST_TRIES = 3
+
+export class DaemonDirectory implements Directory {
+  readonly link: Link
+  private readonly leaseMs: number
+  private readonly timeout: number
+  private readonly login: DaemonLogin | undefined
+  private readonly onError: ((err: SwitchboardError) => void) | undefined
+  /** Our own entries, by instance: registered again after every reconnect. */
+  private readonly entries = new Map<string, PeerEntry>()
+  /** What the watches have been told, by instance: a resync reports the difference. */
+  private readonly view = new Map<string, PeerEntry>()
+  private readonly watchers = new Set<(change: DirectoryChange) => void>()
+  private subscription: Subscription<DirectoryChange> | undefined
+  /** The login on the current connection, once started. */
+  private loggedIn: Promise<void> | undefined
+  private resyncing: Promise<void> | undefined
+  private resyncAgain = false
+  /** Changes heard so far: a list taken while this moved may be stale. */
+  private changesHeard = 0
+  private viewSeeded: Promise<void> | undefined
+  private heartbeatTimer: NodeJS.Timeout | undefined
+  private everReady = false
+  private closed = false
+
+  constructor(options: DaemonDirectoryOptions) {
+    this.leaseMs = options.leaseMs ?? 15_000
+    if (!Number.isFinite(this.leaseMs) || this.leaseMs <= 0)
+      throw sbError('INVALID_ARGUMENT', 'leaseMs must be a positive number')
+    this.timeout = options.callTimeoutMs ?? 10_000
+    this.login = options.login
+    this.onError = options.onError
+    // One connection, so what it proved (its login) covers every call; reconnect forever.
+    this.link = openLink(options.address, {
+      ...options.connect,
+      poolMax: 1,
+      maxRetries: Number.POSITIVE_INFINITY,
+      backoffMaxMs: options.connect.backoffMaxMs ?? 1000,
+    })
+    this.link.on('state', (_from, to) => {
+      if (to !== 'ready') return
+      this.loggedIn = undefined
+      // The first connection needs no resync: nothing was registered or seen before it.
+      if (this.everReady) this.startResync()
+      this.everReady = true
+    })
+    this.link.on('error', (err) => this.report(err))
+  }
+
+  async publish(entry: PeerEntry): Promise<void> {
+    this.assertOpen()
+    const checked = checkEntry(entry)
+    if (checked.problem !== undefined) throw sbError('INVALID_ARGUMENT', `entry ${checked.problem}`)
+    this.entries.set(entry.instance, checked.entry)
+    await this.register(checked.entry)
+    this.heartbeatTimer ??= this.startHeartbeats()
+  }
+
+  async withdraw(instance: string): Promise<void> {
+    if (!isValidInstance(instance))
+      throw sbError('INVALID_ARGUMENT', `not an instance id: ${String(instance)}`)
+    if (!this.entries.delete(instance) || this.closed) return
+    await this.call('daemon.withdraw', { instance })
+  }
+
+  async list(): Promise<PeerEntry[]> {
+    this.assertOpen()
+    return this.fetchList()
+  }
+
+  watch(onChange: (change: DirectoryChange) => void): () => void {
+    this.assertOpen()
+    this.watchers.add(onChange)
+    if (this.subscription === undefined) {
+      this.subscription = this.link.subscribe<DirectoryChange>(DAEMON_CHANGES_TOPIC, {
+        onEvent: (change: DirectoryChange) => this.heard(change),
+      })
+      this.subscription.ready.catch((err: SwitchboardError) => this.report(err))
+      // What the watches know starts as the daemon's list now (reported: nothing, it is "now").
+      this.viewSeeded = this.seedView().catch((err: SwitchboardError) => this.report(err))
+    }
+    return () => {
+      this.watchers.delete(onChange)
+    }
+  }
+
+  /** A connection to `instance` failed: the daemon's lease decides, so there is nothing to do. */
+  suspect(_instance: string): void {}
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.heartbeatTimer)
+    this.watchers.clear()
+    this.subscription?.close()
+    // A clean close: the daemon ends this connection's leases now.
+    void this.link.close().catch(() => {})
+  }
+
+  /** Resolves once the first view of the directory is loaded (tests, and a resync, wait for it). */
+  async settled(): Promise<void> {
+    await this.viewSeeded
+    await this.resyncing
+  }
+
+  // ---- the link ------------------------------------------------------------------------------
+
+  private call<T>(method: string, data: unknown): Promise<T> {
+    return this.link.request<T>(method, data, { timeout: this.timeout, idempotent: true })
+  }
+
+  private ensureLogin(): Promise<void> {
+    if (this.login === undefined) return Promise.resolve()
+    const login = this.login
+    if (this.loggedIn === undefined) {
+      const p = login((method, data) => this.call(method, data))
+      this.loggedIn = p
+      p.catch(() => {
+        if (this.loggedIn === p) this.loggedIn = undefined
+      })
+    }
+    return this.loggedIn
+  }
+
+  private async register(entry: PeerEntry): Promise<void> {
+    await this.ensureLogin()
+    try {
+      await this.call('daemon.register', { entry, leaseMs: this.leaseMs })
+    } catch (err) {
+      // A reconnect since our login: log in on this connection and try once more.
+      if (!isSwitchboardError(err) || err.code !== 'NOT_PERMITTED' || this.login === undefined) throw err
+      this.loggedIn = undefined
+      await this.ensureLogin()
+      await this.call('daemon.register', { entry, leaseMs: this.leaseMs })
+    }
+  }
+
+  private startHeartbeats(): NodeJS.Timeout {
+    const timer = setInterval(() => this.heartbeat(), Math.max(10, Math.floor(this.leaseMs / 3)))
+    timer.unref()
+    return timer
+  }
+
+  private heartbeat(): void {
+    if (this.closed || this.resyncing !== undefined) return
+    for (const instance of this.entries.keys()) {
+      this.call('daemon.heartbeat', { instance }).catch((err: unknown) => {
+        if (isSwitchboardError(err) && err.code === 'LEASE_UNKNOWN') this.startResync()
+        else this.report(err as SwitchboardError)
+      })
+    }
+  }
+
+  // ---- resync after a reconnect --------------------------------------------------------------
+
+  private startResync(): void {
+    if (this.closed) return
+    if (this.resyncing !== undefined) {
+      this.resyncAgain = true
+      return
+    }
+    this.resyncing = (async () => {
+      do {
+        this.resyncAgain = false
+        try {
+          await this.resync()
+        } catch (err) {
+          if (this.closed) return
+          this.report(err as SwitchboardError)
+          this.resyncAgain = true
+          await new Promise((r) => setTimeout(r, Math.min(1000, this.leaseMs / 3)).unref())
+        }
+      } while (this.resyncAgain && !this.closed)
+    })().finally(() => {
+      this.resyncing = undefined
+    })
+  }
+
+  private async resync(): Promise<void> {
+    await this.ensureLogin()
+    for (const entry of [...this.entries.values()]) {
+      if (this.entries.get(entry.instance) === entry) await this.register(entry)
+    }
+    if (this.subscription === undefined) return
+    await this.viewSeeded
+    let entries: PeerEntry[] = []
+    for (let i = 0; i < RELIST_TRIES; i++) {
+      const before = this.changesHeard
+      entries = await this.fetchList()
+      if (this.changesHeard === before) break
+    }
+    const now = new Map(entries.map((e) => [e.instance, e]))
+    for (const [instance, old] of [...this.view]) {
+      if (!now.has(instance)) this.apply({ type: 'leave', entry: old })
+    }
+    for (const e of entries) this.apply({ type: 'join', entry: e })
+  }
+
+  private async seedView(): Promise<void> {
+    for (const e of await this.fetchList()) this.view.set(e.instance, e)
+  }
+
+  private async fetchList(): Promise<PeerEntry[]> {
+    const raw = await this.call<unknown>('daemon.list', {})
+    if (!Array.isArray(raw)) throw sbError('PROTOCOL_ERROR', 'daemon.list did not answer a list')
+    const out: PeerEntry[] = []
+    for (const item of raw) {
+      const checked = checkEntry(item)
+      if (checked.problem === undefined) out.push(checked.entry)
+    }
+    return out
+  }
+
+  // ---- changes -------------------------------------------------------------------------------
+
+  private heard(change: DirectoryChange): void {
+    this.changesHeard++
+    if (typeof change !== 'object' || change === null) return
+    const checked = checkEntry(change.entry)
+    if (checked.problem !== undefined) return
+    if (change.type === 'join' || change.type === 'change' || change.type === 'leave')
+      this.apply({ type: change.type === 'leave' ? 'leave' : 'join', entry: checked.entry })
+  }
+
+  /**
+   * Applies a join or leave to the view and reports what actually changed: a join of an entry
+   * already known as it is is nothing, a join of a known instance with other content is a change,
+   * a leave of an unknown instance is nothing. So a change heard twice (the topic and a resync's
+   * list) is reported once.
+   */
+  private apply(change: { type: 'join' | 'leave'; entry: PeerEntry }): void {
+    const e = change.entry
+    const old = this.view.get(e.instance)
+    let out: DirectoryChange | undefined
+    if (change.type === 'leave') {
+      if (old === undefined) return
+      this.view.delete(e.instance)
+      out = { type: 'leave', entry: old }
+    } else if (old === undefined) {
+      this.view.set(e.instance, e)
+      out = { type: 'join', entry: e }
+    } else if (canonicalJson(old) !== canonicalJson(e)) {
+      this.view.set(e.instance, e)
+      out = { type: 'change', entry: e, before: old }
+    }
+    if (out === undefined) return
+    for (const w of this.watchers) w(out)
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw sbError('SESSION_CLOSED', 'this directory is closed')
+  }
+
+  private report(err: SwitchboardError): void {
+    if (this.onError !== undefined && isSwitchboardError(err)) this.onError(err)
+  }
+}

@@ -67,6 +67,7 @@ export class DaemonDirectory implements Directory {
   private heartbeatTimer: NodeJS.Timeout | undefined
   private everReady = false
   private closed = false
+  private closing: Promise<void> = Promise.resolve()
 
   constructor(options: DaemonDirectoryOptions) {
     this.leaseMs = options.leaseMs ?? 15_000
@@ -133,13 +134,20 @@ export class DaemonDirectory implements Directory {
   suspect(_instance: string): void {}
 
   close(): void {
-    if (this.closed) return
-    this.closed = true
-    clearInterval(this.heartbeatTimer)
-    this.watchers.clear()
-    this.subscription?.close()
-    // A clean close: the daemon ends this connection's leases now.
-    void this.link.close().catch(() => {})
+    void this.closeAndWait()
+  }
+
+  /** close(), resolving once the link has closed (the daemon has then ended our leases). */
+  closeAndWait(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      clearInterval(this.heartbeatTimer)
+      this.watchers.clear()
+      this.subscription?.close()
+      // A clean close: the daemon ends this connection's leases now.
+      this.closing = this.link.close().catch(() => {})
+    }
+    return this.closing
   }
 
   /** Resolves once the first view of the directory is loaded (tests, and a resync, wait for it). */

@@ -65,6 +65,8 @@ export class DaemonDirectory implements Directory {
   private changesHeard = 0
   private viewSeeded: Promise<void> | undefined
   private heartbeatTimer: NodeJS.Timeout | undefined
+  /** The shortest lease the daemon granted (ms): heartbeats go at a third of it. */
+  private grantedMs: number
   private everReady = false
   private closed = false
   private closing: Promise<void> = Promise.resolve()
@@ -73,6 +75,7 @@ export class DaemonDirectory implements Directory {
     this.leaseMs = options.leaseMs ?? 15_000
     if (!Number.isFinite(this.leaseMs) || this.leaseMs <= 0)
       throw sbError('INVALID_ARGUMENT', 'leaseMs must be a positive number')
+    this.grantedMs = this.leaseMs
     this.timeout = options.callTimeoutMs ?? 10_000
     this.login = options.login
     this.onError = options.onError
@@ -99,7 +102,7 @@ export class DaemonDirectory implements Directory {
     if (checked.problem !== undefined) throw sbError('INVALID_ARGUMENT', `entry ${checked.problem}`)
     this.entries.set(entry.instance, checked.entry)
     await this.register(checked.entry)
-    this.heartbeatTimer ??= this.startHeartbeats()
+    if (this.heartbeatTimer === undefined && !this.closed) this.startHeartbeats()
   }
 
   async withdraw(instance: string): Promise<void> {
@@ -177,21 +180,29 @@ export class DaemonDirectory implements Directory {
 
   private async register(entry: PeerEntry): Promise<void> {
     await this.ensureLogin()
+    let granted: { leaseMs?: unknown }
     try {
-      await this.call('daemon.register', { entry, leaseMs: this.leaseMs })
+      granted = await this.call('daemon.register', { entry, leaseMs: this.leaseMs })
     } catch (err) {
       // A reconnect since our login: log in on this connection and try once more.
       if (!isSwitchboardError(err) || err.code !== 'NOT_PERMITTED' || this.login === undefined) throw err
       this.loggedIn = undefined
       await this.ensureLogin()
-      await this.call('daemon.register', { entry, leaseMs: this.leaseMs })
+      granted = await this.call('daemon.register', { entry, leaseMs: this.leaseMs })
+    }
+    // The daemon may grant a shorter lease than asked: heartbeats follow the shortest granted.
+    const leaseMs =
+      typeof granted?.leaseMs === 'number' && granted.leaseMs > 0 ? granted.leaseMs : this.leaseMs
+    if (leaseMs < this.grantedMs) {
+      this.grantedMs = leaseMs
+      if (this.heartbeatTimer !== undefined) this.startHeartbeats()
     }
   }
 
-  private startHeartbeats(): NodeJS.Timeout {
-    const timer = setInterval(() => this.heartbeat(), Math.max(10, Math.floor(this.leaseMs / 3)))
-    timer.unref()
-    return timer
+  private startHeartbeats(): void {
+    clearInterval(this.heartbeatTimer)
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), Math.max(10, Math.floor(this.grantedMs / 3)))
+    this.heartbeatTimer.unref()
   }
 
   private heartbeat(): void {

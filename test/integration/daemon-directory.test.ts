@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { statSync } from 'node:fs'
 import { join as joinPath } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { startDaemon } from '../../src/daemon/daemon.ts'
+import { startDaemon, tcpAddressOf } from '../../src/daemon/daemon.ts'
+import { daemonDialAddress } from '../../src/discovery/daemon-address.ts'
 import { openDaemonDirectory } from '../../src/discovery/daemon-directory.ts'
 import { cookieLogin } from '../../src/discovery/daemon-login.ts'
 import type { DirectoryChange, PeerEntry } from '../../src/discovery/types.ts'
@@ -196,5 +197,61 @@ describe('daemon directory', () => {
     await left
     const err = await a.request('beta', 'hi', 3).catch((e: unknown) => e)
     assert.ok(isSwitchboardError(err) && err.code === 'PEER_NOT_FOUND', String(err))
+  })
+
+  test('over TCP: the daemon key is pinned, the port defaults to 4455', async () => {
+    assert.equal(tcpAddressOf('0.0.0.0'), 'tcp://0.0.0.0:4455')
+    assert.equal(tcpAddressOf('127.0.0.1:0'), 'tcp://127.0.0.1:0')
+    assert.equal(tcpAddressOf('tcp://[::1]'), 'tcp://[::1]:4455')
+    assert.equal(daemonDialAddress('tcp://example.org'), 'tcp://example.org:4455')
+    assert.equal(daemonDialAddress('tcp://example.org:99'), 'tcp://example.org:99')
+    const tmp = await makeRuntimeDir('sbt-')
+    const daemon = await startDaemon({ socket: false, tcp: '127.0.0.1:0', keyFile: joinPath(tmp.path, 'k') })
+    cleanups.push(
+      () => daemon.close(),
+      () => tmp.cleanup(),
+    )
+    const address = daemon.addresses[0]!
+    assert.match(address, /^tcp:\/\/127\.0\.0\.1:\d+$/)
+    const runtimeDir = joinPath(tmp.path, 'rt')
+    await assert.rejects(join({ name: 'nokey', directory: address, runtimeDir }), {
+      code: 'INVALID_ARGUMENT',
+    })
+    const wrongKey = generateKeyPair().publicKey
+    // A client that pinned another key cannot complete the handshake with this daemon.
+    await assert.rejects(join({ name: 'x', directory: address, runtimeDir, daemonKey: wrongKey }), {
+      code: 'HANDSHAKE_FAILED',
+    })
+    const a = await join({ name: 'alpha', directory: address, runtimeDir, daemonKey: daemon.publicKey })
+    const b = await join({ name: 'beta', directory: address, runtimeDir, daemonKey: daemon.publicKey })
+    cleanups.push(async () => {
+      await a.leave()
+      await b.leave()
+    })
+    b.handle('ping', () => 'pong')
+    assert.equal(await a.request('beta', 'ping'), 'pong')
+  })
+
+  test('a lease shorter than asked: heartbeats follow what the daemon granted', async () => {
+    const s = await setup({ maxLeaseMs: 200 })
+    cleanups.push(
+      () => s.daemon.close(),
+      () => s.tmp.cleanup(),
+    )
+    const watcher = s.client()
+    cleanups.push(async () => watcher.close())
+    const seen: DirectoryChange[] = []
+    watcher.watch((c) => seen.push(c))
+    await watcher.settled()
+    const d = s.client(true, 60_000)
+    cleanups.push(async () => d.close())
+    await d.publish(entry('a', 'a1'))
+    // Five granted leases pass: heartbeats at a third of 200 ms keep it alive.
+    const until = performance.now() + 1000
+    await waitFor(() => performance.now() >= until, { what: 'five granted leases to pass', intervalMs: 50 })
+    assert.deepEqual(
+      seen.map((c) => c.type),
+      ['join'],
+    )
   })
 })

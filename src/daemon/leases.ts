@@ -35,6 +35,8 @@ function samePrincipal(a: Principal, b: Principal): boolean {
 
 export class LeaseTable {
   private readonly leases = new Map<string, Lease>()
+  /** Bytes of every entry's canonical JSON together. */
+  private bytes = 0
   private readonly limits: DaemonLimits
   private readonly clock: () => number
   private readonly onChange: (change: DirectoryChange) => void
@@ -56,16 +58,24 @@ export class LeaseTable {
    */
   register(owner: LeaseOwner, principal: Principal, entry: PeerEntry, askedMs: number | undefined): number {
     const json = canonicalJson(entry)
-    if (Buffer.byteLength(json) > this.limits.maxEntryBytes)
+    const size = Buffer.byteLength(json)
+    if (size > this.limits.maxEntryBytes)
       throw sbError('DAEMON_LIMIT', `an entry may be at most ${this.limits.maxEntryBytes} bytes`)
     const leaseMs = this.grant(askedMs)
     const old = this.leases.get(entry.instance)
+    const oldSize = old === undefined ? 0 : Buffer.byteLength(old.json)
+    if (this.bytes - oldSize + size > this.limits.maxTotalEntryBytes)
+      throw sbError(
+        'DAEMON_LIMIT',
+        `the daemon holds at most ${this.limits.maxTotalEntryBytes} bytes of entries`,
+      )
     if (old === undefined) {
       if (this.leases.size >= this.limits.maxEntries)
         throw sbError('DAEMON_LIMIT', `the daemon holds at most ${this.limits.maxEntries} entries`)
       this.checkOwnerRoom(owner)
       const lease = { entry, json, owner, principal, leaseMs, expiresAt: this.clock() + leaseMs }
       this.leases.set(entry.instance, lease)
+      this.bytes += size
       owner.instances.add(entry.instance)
       this.onChange({ type: 'join', entry })
       return leaseMs
@@ -84,6 +94,7 @@ export class LeaseTable {
       const before = old.entry
       old.entry = entry
       old.json = json
+      this.bytes += size - oldSize
       this.onChange({ type: 'change', entry, before })
     }
     return leaseMs
@@ -129,6 +140,7 @@ export class LeaseTable {
 
   private end(instance: string, lease: Lease): void {
     this.leases.delete(instance)
+    this.bytes -= Buffer.byteLength(lease.json)
     lease.owner.instances.delete(instance)
     this.onChange({ type: 'leave', entry: lease.entry })
   }

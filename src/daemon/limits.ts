@@ -10,6 +10,8 @@ export interface DaemonLimits {
   maxEntries: number
   /** Largest entry accepted, as its canonical JSON, in bytes. */
   maxEntryBytes: number
+  /** All entries together, as canonical JSON, in bytes: bounds the daemon's memory and one daemon.list answer. */
+  maxTotalEntryBytes: number
   /** Shortest lease granted (a shorter ask is raised to it), ms. */
   minLeaseMs: number
   /** Longest lease granted (a longer ask is lowered to it), ms. */
@@ -22,6 +24,7 @@ export const defaultDaemonLimits: Readonly<DaemonLimits> = Object.freeze({
   maxEntriesPerConnection: 64,
   maxEntries: 65_536,
   maxEntryBytes: 16 * 1024,
+  maxTotalEntryBytes: 32 * 1024 * 1024,
   minLeaseMs: 100,
   maxLeaseMs: 5 * 60_000,
   defaultLeaseMs: 15_000,

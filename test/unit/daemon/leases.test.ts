@@ -114,6 +114,19 @@ test('limits per connection, in total and per entry are DAEMON_LIMIT', () => {
   assert.throws(() => f.table.register(o, ann, entry('a'), Number.NaN), { code: 'INVALID_ARGUMENT' })
 })
 
+test('all entries together are bounded too', () => {
+  const f = fixture({ maxTotalEntryBytes: 300 })
+  const o = f.owner()
+  f.table.register(o, ann, entry('a'), 100)
+  f.table.register(o, ann, entry('b'), 100)
+  assert.throws(() => f.table.register(o, ann, entry('c'), 100), { code: 'DAEMON_LIMIT' })
+  // Growing an entry counts only the difference; withdrawing frees its bytes.
+  assert.throws(() => f.table.register(o, ann, entry('a', ['x'.repeat(300)]), 100), { code: 'DAEMON_LIMIT' })
+  f.table.withdraw(o, 'b')
+  f.table.register(o, ann, entry('c'), 100)
+  f.table.register(o, ann, entry('a', ['x'.repeat(20)]), 100)
+})
+
 test('resolveLimits refuses what is not a positive integer, and min above max', () => {
   assert.throws(() => resolveLimits({ maxEntries: 0 }), { code: 'INVALID_ARGUMENT' })
   assert.throws(() => resolveLimits({ maxEntries: 1.5 }), { code: 'INVALID_ARGUMENT' })

@@ -15,6 +15,7 @@ import type { DirectoryChange, PeerEntry } from '../../src/discovery/types.ts'
 import { isSwitchboardError } from '../../src/errors.ts'
 import { join } from '../../src/peer/join.ts'
 import { generateKeyPair } from '../../src/session/key-files.ts'
+import { startFaultProxy } from '../../src/testing/fault-proxy.ts'
 import { testDaemonAuth } from '../helpers/daemon-auth.ts'
 import { makeRuntimeDir } from '../helpers/tmp.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -253,5 +254,51 @@ describe('daemon directory', () => {
       seen.map((c) => c.type),
       ['join'],
     )
+  })
+
+  test('a lost connection keeps the lease: the client reconnects and heartbeats on, nobody sees a leave', async () => {
+    const s = await setup()
+    cleanups.push(
+      () => s.daemon.close(),
+      () => s.tmp.cleanup(),
+    )
+    const proxy = await startFaultProxy({
+      listen: `unix:${joinPath(s.tmp.path, 'proxy.sock')}`,
+      target: s.address,
+    })
+    cleanups.push(() => proxy.close())
+    const watcher = s.client()
+    cleanups.push(async () => watcher.close())
+    const seen: DirectoryChange[] = []
+    watcher.watch((c) => seen.push(c))
+    await watcher.settled()
+    const d = openDaemonDirectory({
+      address: proxy.address,
+      connect: { keys: generateKeyPair(), serverKey: s.daemon.publicKey },
+      leaseMs: 600,
+      login: cookieLogin(s.home),
+    })
+    cleanups.push(async () => d.close())
+    await d.publish(entry('a', 'a1'))
+    await waitFor(() => seen.length === 1, { what: 'the join' })
+    const issued = s.auth.cookiesIssued
+    for (let cut = 0; cut < 3; cut++) {
+      const back = waitFor<[string, string]>(d.link, 'state', {
+        what: 'the link to reconnect',
+        filter: (_from, to) => to === 'ready',
+      })
+      proxy.cutAll()
+      await back
+    }
+    // It logged in again on the new connections, and a heartbeat or a re-registration moved the
+    // lease over (the same principal): still one join, no leave, no churn.
+    await waitFor(() => s.auth.cookiesIssued > issued, { what: 'a login on a new connection' })
+    const until = performance.now() + 1500
+    await waitFor(() => performance.now() >= until, { what: 'two leases to pass', intervalMs: 50 })
+    assert.deepEqual(
+      seen.map((c) => `${c.type}:${c.entry.instance}`),
+      ['join:a1'],
+    )
+    assert.equal(s.daemon.size, 1)
   })
 })

@@ -75,6 +75,11 @@ export const daemon: Command = {
       description: 'where to write the public key (default daemon.pub beside the socket)',
     },
     'sweep-ms': { type: 'string', valueName: 'MS', description: 'how often expired leases are swept' },
+    'max-connections': {
+      type: 'string',
+      valueName: 'N',
+      description: 'connections served at once per listener (default 1024)',
+    },
     ...limitFlags,
   },
   async run(args, io) {
@@ -88,6 +93,8 @@ export const daemon: Command = {
     if (typeof o['public-key-file'] === 'string') flags['publicKeyFile'] = o['public-key-file']
     if (typeof o['log'] === 'string') flags['log'] = o['log']
     if (typeof o['sweep-ms'] === 'string') flags['sweepMs'] = integer(o['sweep-ms'], '--sweep-ms')
+    if (typeof o['max-connections'] === 'string')
+      flags['maxConnections'] = integer(o['max-connections'], '--max-connections')
     const limits: Partial<DaemonLimits> = { ...fromFile.limits }
     for (const key of Object.keys(defaultDaemonLimits) as (keyof DaemonLimits)[]) {
       const given = o[flagOf(key)]
@@ -102,6 +109,7 @@ export const daemon: Command = {
         ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }),
         ...(config.publicKeyFile === undefined ? {} : { publicKeyFile: config.publicKeyFile }),
         ...(config.sweepMs === undefined ? {} : { sweepMs: config.sweepMs }),
+        ...(config.maxConnections === undefined ? {} : { listen: { maxConnections: config.maxConnections } }),
         limits: config.limits ?? {},
         log: (record) => {
           const { event, time: _time, ...fields } = record

@@ -22,6 +22,8 @@ export interface DaemonConfig {
   limits?: Partial<DaemonLimits>
   /** How often expired leases are swept, ms. */
   sweepMs?: number
+  /** Connections served at once per listener (each peer holds one); default 1,024. */
+  maxConnections?: number
   /** Accounts and policy, read by the auth module (docs/daemon.md §Auth); kept as given. */
   auth?: unknown
 }
@@ -33,7 +35,7 @@ export function checkDaemonConfig(value: unknown, where: string): DaemonConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw sbError('INVALID_ARGUMENT', `${where}: the config must be a JSON object`)
   const v = value as Record<string, unknown>
-  const known = new Set<string>(['socket', 'limits', 'sweepMs', 'auth', ...STRING_KEYS])
+  const known = new Set<string>(['socket', 'limits', 'sweepMs', 'maxConnections', 'auth', ...STRING_KEYS])
   for (const key of Object.keys(v)) {
     if (!known.has(key)) throw sbError('INVALID_ARGUMENT', `${where}: unknown setting '${key}'`)
   }
@@ -50,11 +52,12 @@ export function checkDaemonConfig(value: unknown, where: string): DaemonConfig {
       throw sbError('INVALID_ARGUMENT', `${where}: ${key} must be a non-empty string`)
     out[key] = s
   }
-  if (v['sweepMs'] !== undefined) {
-    const n = v['sweepMs']
+  for (const key of ['sweepMs', 'maxConnections'] as const) {
+    const n = v[key]
+    if (n === undefined) continue
     if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0)
-      throw sbError('INVALID_ARGUMENT', `${where}: sweepMs must be a positive integer`)
-    out.sweepMs = n
+      throw sbError('INVALID_ARGUMENT', `${where}: ${key} must be a positive integer`)
+    out[key] = n
   }
   if (v['limits'] !== undefined) {
     const l = v['limits']

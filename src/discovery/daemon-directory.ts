@@ -105,11 +105,16 @@ export class DaemonDirectory implements Directory {
     if (this.heartbeatTimer === undefined && !this.closed) this.startHeartbeats()
   }
 
+  /**
+   * Ends our entry's lease now when the daemon is reachable; never waits for it to come back
+   * (a peer leaving while the daemon is down must not hang): without heartbeats the lease ends
+   * by itself, and a clean close() ends it at once.
+   */
   async withdraw(instance: string): Promise<void> {
     if (!isValidInstance(instance))
       throw sbError('INVALID_ARGUMENT', `not an instance id: ${String(instance)}`)
-    if (!this.entries.delete(instance) || this.closed) return
-    await this.call('daemon.withdraw', { instance })
+    if (!this.entries.delete(instance) || this.closed || this.link.state !== 'ready') return
+    await this.call('daemon.withdraw', { instance }).catch((err: SwitchboardError) => this.report(err))
   }
 
   async list(): Promise<PeerEntry[]> {

@@ -18,7 +18,7 @@ import { generateKeyPair } from '../../src/session/key-files.ts'
 import { startFaultProxy } from '../../src/testing/fault-proxy.ts'
 import { testDaemonAuth } from '../helpers/daemon-auth.ts'
 import { makeRuntimeDir } from '../helpers/tmp.ts'
-import { waitFor } from '../helpers/wait.ts'
+import { waitFor, withTimeout } from '../helpers/wait.ts'
 
 function entry(name: string, instance: string): PeerEntry {
   return {
@@ -300,5 +300,14 @@ describe('daemon directory', () => {
       ['join:a1'],
     )
     assert.equal(s.daemon.size, 1)
+  })
+
+  test('a peer leaves at once while the daemon is down', async () => {
+    const s = await setup()
+    cleanups.push(() => s.tmp.cleanup())
+    const runtimeDir = joinPath(s.tmp.path, 'rt')
+    const a = await join({ name: 'alpha', directory: s.address, runtimeDir, leaseMs: 1000 })
+    await s.daemon.close()
+    await withTimeout(a.leave(), 3000, 'leave() with the daemon down')
   })
 })

@@ -101,6 +101,12 @@ export class DaemonDirectory implements Directory {
     const checked = checkEntry(entry)
     if (checked.problem !== undefined) throw sbError('INVALID_ARGUMENT', `entry ${checked.problem}`)
     this.entries.set(entry.instance, checked.entry)
+    // Down after having been up: the entry is registered by the resync when the daemon is back,
+    // rather than holding up the caller (a subscribe, a first publish) until then.
+    if (this.everReady && this.link.state !== 'ready') {
+      if (this.heartbeatTimer === undefined) this.startHeartbeats()
+      return
+    }
     await this.register(checked.entry)
     if (this.heartbeatTimer === undefined && !this.closed) this.startHeartbeats()
   }
@@ -117,8 +123,18 @@ export class DaemonDirectory implements Directory {
     await this.call('daemon.withdraw', { instance }).catch((err: SwitchboardError) => this.report(err))
   }
 
+  /**
+   * The daemon's entries. While the daemon is unreachable, a directory that watches answers
+   * from what its watches know (the last word from the daemon) instead of waiting: peers talk
+   * to each other directly, so a daemon restart must not stall their lookups.
+   */
   async list(): Promise<PeerEntry[]> {
     this.assertOpen()
+    if (this.subscription !== undefined && this.link.state !== 'ready') {
+      return [...this.view.values()].sort(
+        (a, b) => a.joinedAt - b.joinedAt || (a.instance < b.instance ? -1 : 1),
+      )
+    }
     return this.fetchList()
   }
 
@@ -211,7 +227,8 @@ export class DaemonDirectory implements Directory {
   }
 
   private heartbeat(): void {
-    if (this.closed || this.resyncing !== undefined) return
+    // Down: nothing to renew until the resync after the reconnect registers everything again.
+    if (this.closed || this.resyncing !== undefined || this.link.state !== 'ready') return
     for (const instance of this.entries.keys()) {
       this.call('daemon.heartbeat', { instance }).catch((err: unknown) => {
         if (isSwitchboardError(err) && err.code === 'LEASE_UNKNOWN') this.startResync()

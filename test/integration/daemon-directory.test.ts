@@ -302,12 +302,23 @@ describe('daemon directory', () => {
     assert.equal(s.daemon.size, 1)
   })
 
-  test('a peer leaves at once while the daemon is down', async () => {
+  test('with the daemon down, calls by name go on, subscriptions start, peers leave at once', async () => {
     const s = await setup()
     cleanups.push(() => s.tmp.cleanup())
     const runtimeDir = joinPath(s.tmp.path, 'rt')
     const a = await join({ name: 'alpha', directory: s.address, runtimeDir, leaseMs: 1000 })
+    const b = await join({ name: 'beta', directory: s.address, runtimeDir, leaseMs: 1000 })
+    b.handle('ping', () => 'pong')
+    await waitFor(() => a.peers().length === 1, { what: 'alpha to see beta' })
     await s.daemon.close()
+    // Lookups answer from the last known entries, and new subscriptions start, without the daemon.
+    assert.equal(
+      await withTimeout(a.request('beta', 'ping'), 3000, 'a call by name with the daemon down'),
+      'pong',
+    )
+    const sub = a.subscribe('news')
+    await withTimeout(sub.ready, 3000, 'a subscription with the daemon down')
+    await withTimeout(b.leave(), 3000, 'leave() with the daemon down')
     await withTimeout(a.leave(), 3000, 'leave() with the daemon down')
   })
 })

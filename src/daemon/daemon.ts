@@ -181,5 +181,5 @@ function newState(conn: RpcConnection, auth: DaemonAuth | undefined): Connection
     // Open daemon: a client is the key it handshook with (a fresh key per process without one).
     principal = { kind: 'account', name: keyText === undefined ? 'anonymous' : `key:${keyText}` }
   }
-  return { principal, instances: new Set(), source: conn.remote, localUid: undefined }
+  return { principal, instances: new Set(), conn, source: conn.remote, localUid: undefined }
 }

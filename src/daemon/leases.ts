@@ -138,6 +138,11 @@ export class LeaseTable {
     return this.leases.get(instance)?.principal
   }
 
+  /** The connection's side that holds `instance`'s lease now (the relay reaches the peer through it). */
+  ownerOf(instance: string): LeaseOwner | undefined {
+    return this.leases.get(instance)?.owner
+  }
+
   private end(instance: string, lease: Lease): void {
     this.leases.delete(instance)
     this.bytes -= Buffer.byteLength(lease.json)

@@ -18,6 +18,8 @@ import type { LeaseOwner, LeaseTable } from './leases.ts'
 
 /** What the daemon keeps per connection. */
 export interface ConnectionState extends LeaseOwner {
+  /** The connection itself: the relay opens calls to a registered peer through it. */
+  readonly conn: RpcConnection
   /** The connection's remote address (for the password back-off). */
   readonly source: string
   /** The uid this connection's last daemon.auth.local claimed: daemon.auth.prove proves that one. */

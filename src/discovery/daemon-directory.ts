@@ -4,7 +4,9 @@
  * - publish registers the entry with a lease; one timer heartbeats every entry at a third of
  *   the lease; withdraw ends it. list asks the daemon. watch follows the daemon's changes topic.
  * - Each new connection (the first, a reconnect, a restarted daemon) first logs in, then
- *   registers every entry again, then lists and reports the joins and leaves missed meanwhile.
+ *   registers every entry again, then lists and reports the joins missed meanwhile; an entry
+ *   the list lacks is reported as a leave only if it is still missing one lease later (after a
+ *   restart the others register again one by one: they are not gone).
  *   A heartbeat the daemon does not know (LEASE_UNKNOWN) or a registration refused for want of
  *   a login on this connection starts the same resync.
  * - suspect is a no-op: the daemon's lease decides whether a peer is alive, and a dead one
@@ -65,6 +67,8 @@ export class DaemonDirectory implements Directory {
   private changesHeard = 0
   private viewSeeded: Promise<void> | undefined
   private heartbeatTimer: NodeJS.Timeout | undefined
+  /** Checks, a lease after a resync, of entries its list did not have. */
+  private readonly leaveChecks = new Set<NodeJS.Timeout>()
   /** The shortest lease the daemon granted (ms): heartbeats go at a third of it. */
   private grantedMs: number
   private everReady = false
@@ -166,6 +170,8 @@ export class DaemonDirectory implements Directory {
     if (!this.closed) {
       this.closed = true
       clearInterval(this.heartbeatTimer)
+      for (const t of this.leaveChecks) clearTimeout(t)
+      this.leaveChecks.clear()
       this.watchers.clear()
       this.subscription?.close()
       // A clean close: the daemon ends this connection's leases now.
@@ -276,10 +282,30 @@ export class DaemonDirectory implements Directory {
       if (this.changesHeard === before) break
     }
     const now = new Map(entries.map((e) => [e.instance, e]))
-    for (const [instance, old] of [...this.view]) {
-      if (!now.has(instance)) this.apply({ type: 'leave', entry: old })
-    }
     for (const e of entries) this.apply({ type: 'join', entry: e })
+    // Missing now is not gone yet: after a daemon restart the others register again one by one.
+    // Those still missing one lease later have left (they would have registered by then).
+    const missing = [...this.view.keys()].filter((instance) => !now.has(instance))
+    if (missing.length > 0) this.confirmLeavesLater(missing)
+  }
+
+  private confirmLeavesLater(instances: string[]): void {
+    const timer = setTimeout(() => {
+      this.leaveChecks.delete(timer)
+      if (this.closed || this.link.state !== 'ready') return // the next resync looks again
+      this.fetchList().then(
+        (entries) => {
+          const live = new Set(entries.map((e) => e.instance))
+          for (const instance of instances) {
+            const old = this.view.get(instance)
+            if (old !== undefined && !live.has(instance)) this.apply({ type: 'leave', entry: old })
+          }
+        },
+        (err: SwitchboardError) => this.report(err),
+      )
+    }, this.leaseMs)
+    timer.unref()
+    this.leaveChecks.add(timer)
   }
 
   private async seedView(): Promise<void> {

@@ -321,4 +321,35 @@ describe('daemon directory', () => {
     await withTimeout(b.leave(), 3000, 'leave() with the daemon down')
     await withTimeout(a.leave(), 3000, 'leave() with the daemon down')
   })
+
+  test('after a daemon restart: who registers again stays, who died meanwhile leaves one lease later', async () => {
+    const s = await setup()
+    cleanups.push(() => s.tmp.cleanup())
+    const watcher = s.client(true, 300)
+    cleanups.push(async () => watcher.close())
+    const seen: string[] = []
+    watcher.watch((c) => seen.push(`${c.type}:${c.entry.instance}`))
+    await watcher.settled()
+    const stays = s.client(true, 300)
+    const dies = s.client(true, 300)
+    cleanups.push(async () => stays.close())
+    await stays.publish(entry('a', 'stays'))
+    await dies.publish(entry('a', 'dies'))
+    await waitFor(() => seen.length === 2, { what: 'both joins' })
+    await s.daemon.close()
+    await dies.closeAndWait()
+    const again = await startDaemon({
+      socket: s.socket,
+      auth: testDaemonAuth({ home: s.home }),
+      limits: { minLeaseMs: 50 },
+    })
+    cleanups.push(() => again.close())
+    assert.equal(again.publicKey, s.daemon.publicKey)
+    await waitFor(() => seen.includes('leave:dies'), { what: 'the dead one to leave', timeoutMs: 10_000 })
+    assert.deepEqual(seen, ['join:stays', 'join:dies', 'leave:dies'])
+    assert.deepEqual(
+      (await watcher.list()).map((e) => e.instance),
+      ['stays'],
+    )
+  })
 })

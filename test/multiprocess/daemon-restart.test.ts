@@ -103,6 +103,12 @@ test('daemon kill -9 and restart: peers re-register, requests settle once, event
   )
   assert.ok(cookies.trim().split('\n').length >= 6, 'each peer logged in again after the restart')
 
+  // Nobody saw anybody leave: the restart did not churn the membership.
+  for (const p of [alpha, beta, gamma]) {
+    const leaves = p.lines.filter((l) => l['change'] === 'leave')
+    assert.deepEqual(leaves, [], `${p.name} saw peers leave during the restart`)
+  }
+
   const all = await Promise.all(pending)
   assert.equal(all.length, 150)
   for (const l of all) {

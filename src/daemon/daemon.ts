@@ -96,6 +96,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   if (publicKeyFile !== undefined) await writePublicKeyFile(publicKeyFile, pair.publicKey)
 
   const servers: Server[] = []
+  let closing: Promise<void> | undefined
   const states = new WeakMap<RpcConnection, ConnectionState>()
   const publish = (change: DirectoryChange): void => {
     log(change.type, { name: change.entry.name, instance: change.entry.instance })
@@ -128,7 +129,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         if (state === undefined) return
         // A clean close is a client that left: its peers leave now. A lost connection keeps its
         // leases until they expire, so a blip or a restart does not make the peers churn.
-        if (err === undefined) table.endOwner(state)
+        // (A daemon that is stopping closes every connection itself: nobody left.)
+        if (err === undefined && closing === undefined) table.endOwner(state)
       })
     })
     server.on('error', (err) => log('error', { code: err.code, message: err.message }))
@@ -153,7 +155,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const addresses = servers.map((s) => s.address)
   log('start', { addresses, publicKey, auth: options.auth === undefined ? 'open' : 'configured' })
 
-  let closing: Promise<void> | undefined
   return {
     addresses,
     publicKey,

@@ -22,7 +22,8 @@ import type { ConnectOptions } from '../link/options.ts'
 import type { Subscription } from '../rpc/subscription.ts'
 import type { DaemonLogin } from './daemon-login.ts'
 import { DAEMON_CHANGES_TOPIC } from './daemon-names.ts'
-import { canonicalJson, checkEntry, isValidInstance } from './entry.ts'
+import { checkEntry, isValidInstance } from './entry.ts'
+import { KnownEntries } from './known-entries.ts'
 import type { Directory, DirectoryChange, PeerEntry } from './types.ts'
 
 export interface DaemonDirectoryOptions {
@@ -55,8 +56,8 @@ export class DaemonDirectory implements Directory {
   private readonly onError: ((err: SwitchboardError) => void) | undefined
   /** Our own entries, by instance: registered again after every reconnect. */
   private readonly entries = new Map<string, PeerEntry>()
-  /** What the watches have been told, by instance: a resync reports the difference. */
-  private readonly view = new Map<string, PeerEntry>()
+  /** What the watches have been told: a resync reports the difference. */
+  private readonly view = new KnownEntries()
   private readonly watchers = new Set<(change: DirectoryChange) => void>()
   private subscription: Subscription<DirectoryChange> | undefined
   /** The login on the current connection, once started. */
@@ -135,9 +136,7 @@ export class DaemonDirectory implements Directory {
   async list(): Promise<PeerEntry[]> {
     this.assertOpen()
     if (this.subscription !== undefined && this.link.state !== 'ready') {
-      return [...this.view.values()].sort(
-        (a, b) => a.joinedAt - b.joinedAt || (a.instance < b.instance ? -1 : 1),
-      )
+      return this.view.list()
     }
     return this.fetchList()
   }
@@ -282,10 +281,10 @@ export class DaemonDirectory implements Directory {
       if (this.changesHeard === before) break
     }
     const now = new Map(entries.map((e) => [e.instance, e]))
-    for (const e of entries) this.apply({ type: 'join', entry: e })
+    for (const e of entries) this.apply('join', e)
     // Missing now is not gone yet: after a daemon restart the others register again one by one.
     // Those still missing one lease later have left (they would have registered by then).
-    const missing = [...this.view.keys()].filter((instance) => !now.has(instance))
+    const missing = this.view.instances().filter((instance) => !now.has(instance))
     if (missing.length > 0) this.confirmLeavesLater(missing)
   }
 
@@ -298,7 +297,7 @@ export class DaemonDirectory implements Directory {
           const live = new Set(entries.map((e) => e.instance))
           for (const instance of instances) {
             const old = this.view.get(instance)
-            if (old !== undefined && !live.has(instance)) this.apply({ type: 'leave', entry: old })
+            if (old !== undefined && !live.has(instance)) this.apply('leave', old)
           }
         },
         (err: SwitchboardError) => this.report(err),
@@ -309,7 +308,7 @@ export class DaemonDirectory implements Directory {
   }
 
   private async seedView(): Promise<void> {
-    for (const e of await this.fetchList()) this.view.set(e.instance, e)
+    this.view.seed(await this.fetchList())
   }
 
   private async fetchList(): Promise<PeerEntry[]> {
@@ -331,32 +330,13 @@ export class DaemonDirectory implements Directory {
     const checked = checkEntry(change.entry)
     if (checked.problem !== undefined) return
     if (change.type === 'join' || change.type === 'change' || change.type === 'leave')
-      this.apply({ type: change.type === 'leave' ? 'leave' : 'join', entry: checked.entry })
+      this.apply(change.type === 'leave' ? 'leave' : 'join', checked.entry)
   }
 
-  /**
-   * Applies a join or leave to the view and reports what actually changed: a join of an entry
-   * already known as it is is nothing, a join of a known instance with other content is a change,
-   * a leave of an unknown instance is nothing. So a change heard twice (the topic and a resync's
-   * list) is reported once.
-   */
-  private apply(change: { type: 'join' | 'leave'; entry: PeerEntry }): void {
-    const e = change.entry
-    const old = this.view.get(e.instance)
-    let out: DirectoryChange | undefined
-    if (change.type === 'leave') {
-      if (old === undefined) return
-      this.view.delete(e.instance)
-      out = { type: 'leave', entry: old }
-    } else if (old === undefined) {
-      this.view.set(e.instance, e)
-      out = { type: 'join', entry: e }
-    } else if (canonicalJson(old) !== canonicalJson(e)) {
-      this.view.set(e.instance, e)
-      out = { type: 'change', entry: e, before: old }
-    }
-    if (out === undefined) return
-    for (const w of this.watchers) w(out)
+  /** Applies a join or leave to what the watches know, and tells them if anything changed. */
+  private apply(type: 'join' | 'leave', entry: PeerEntry): void {
+    const out = this.view.apply(type, entry)
+    if (out !== undefined) for (const w of this.watchers) w(out)
   }
 
   private assertOpen(): void {

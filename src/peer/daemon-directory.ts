@@ -12,6 +12,7 @@ import type { ConnectOptions } from '../link/options.ts'
 import { generateKeyPair } from '../session/key-files.ts'
 import type { JoinOptions, ResolveOptions } from './options.ts'
 
+/** Made on first use, once per process: a key that stands for no one (the login says who). */
 let processKeys: KeyPair | undefined
 
 export function openDaemonDirectoryFor(
@@ -20,12 +21,10 @@ export function openDaemonDirectoryFor(
   onError?: (err: SwitchboardError) => void,
 ): DaemonDirectory {
   const address = daemonDialAddress(directory)
-  const ownKeys = options.keys !== undefined || options.keyFile !== undefined
-  processKeys ??= ownKeys ? undefined : generateKeyPair()
   const connect: ConnectOptions = {
     ...(options.keyFile !== undefined
       ? { keyFile: options.keyFile }
-      : { keys: options.keys ?? (processKeys as KeyPair) }),
+      : { keys: options.keys ?? (processKeys ??= generateKeyPair()) }),
     serverKey: daemonPublicKey(directory, options.daemonKey),
   }
   const socketDir = daemonSocketDir(address)

@@ -1,8 +1,9 @@
 /**
  * 500 peers (budget.daemonPeers) from 5 processes, each its own connection and lease, on one
  * daemon process: list and every watcher agree on all of them; a process that closes cleanly
- * takes its share out at once; one killed with kill -9 loses its share when their leases end. Prints registration and lookup
- * latency (median, p99) and the daemon's RSS: measured, not asserted.
+ * takes its share out at once; one killed with kill -9 loses its share when their leases end.
+ * Prints registration and lookup latency (median, p99) and the daemon's RSS: measured, not
+ * asserted.
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -12,7 +13,9 @@ import { join as joinPath } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { run } from '../../src/cli/run.ts'
 import { budget } from '../budget.ts'
+import { captureIo } from '../cli/captured-io.ts'
 import { makeRuntimeDir } from '../helpers/tmp.ts'
 import { waitFor, withTimeout } from '../helpers/wait.ts'
 import { type DaemonProcess, startAuthDaemon } from './daemon-process.ts'
@@ -111,6 +114,11 @@ test(`${budget.daemonPeers} peers from ${budget.daemonPeerProcesses} processes o
     timeoutMs: 20_000,
     intervalMs: 200,
   })
+
+  // The daemon's own list, as `switchboard ls --directory` prints it, has every one of them.
+  const io = captureIo()
+  assert.equal(await run(['ls', '--json', '--directory', daemon.address], io), 0, io.err())
+  assert.deepEqual((JSON.parse(io.out()) as { instance: string }[]).map((e) => e.instance).sort(), all)
 
   const lookups = (await Promise.all(swarms.map((s) => s.ask({ cmd: 'lookup', n: 40 }, 'lookupMs')))).flatMap(
     (l) => l['lookupMs'] as number[],

@@ -215,9 +215,20 @@ export const ADVICE: Record<ErrorCode, Advice> = {
   },
   NOT_PERMITTED: {
     meaning:
-      "The daemon's policy does not let this principal (an OS user or an account) register that name, or reach that peer. Traffic between two different OS users needs an explicit policy entry.",
+      "The daemon's policy refused the call: this connection has not authenticated (no cookie proof, password or known key), or its principal (an OS user or an account) may not register that name or reach that peer. Traffic between two different OS users needs an explicit policy entry.",
     action:
-      "Add an entry to the daemon's policy (docs/daemon.md, Authentication), or log in as a principal that has one. Retrying unchanged cannot succeed.",
+      "Authenticate first (a local client proves its OS user with the cookie challenge; a remote one logs in), or ask the daemon's administrator for a policy entry (docs/daemon.md).",
+  },
+  DAEMON_LIMIT: {
+    meaning:
+      'The daemon refused a registration over one of its limits: entries per connection, entries in total, or the size of one entry.',
+    action:
+      "Register fewer or smaller entries on one connection, or raise the limit in the daemon's config (docs/daemon.md).",
+  },
+  LEASE_UNKNOWN: {
+    meaning:
+      'A heartbeat named an instance the daemon holds no lease for on this connection: the lease expired, or the daemon restarted, or the client reconnected.',
+    action: 'Register again (the daemon directory does this by itself).',
   },
   KEY_FILE_INSECURE: {
     meaning: 'A private key or secret file is readable or writable by group or others (as ssh refuses).',

@@ -72,6 +72,12 @@ export const ErrorCodes = {
     retryable: false,
     message: "the daemon's policy does not let this principal do that",
   },
+  DAEMON_LIMIT: { wire: 56, retryable: false, message: 'a daemon limit was reached' },
+  LEASE_UNKNOWN: {
+    wire: 57,
+    retryable: false,
+    message: 'the daemon holds no lease for this instance (it expired, or the daemon restarted)',
+  },
   // --- local only: never on the wire ---
   ADDRESS_INVALID: { wire: 0, retryable: false, message: 'address could not be parsed' },
   SCHEME_UNSUPPORTED: { wire: 0, retryable: false, message: 'address scheme not supported' },

@@ -3,7 +3,15 @@
  * The curated public API; everything not exported here is internal.
  */
 
-export type { PeerEntry } from './discovery/types.ts'
+export type { DaemonAuth, Principal } from './daemon/auth.ts'
+export type { DaemonConfig } from './daemon/config.ts'
+export type { Daemon, DaemonOptions } from './daemon/daemon.ts'
+export { startDaemon } from './daemon/daemon.ts'
+export type { DaemonLimits } from './daemon/limits.ts'
+export { defaultDaemonLimits } from './daemon/limits.ts'
+export type { DaemonCall, DaemonLogin } from './discovery/daemon-login.ts'
+export { cookieLogin, passwordLogin } from './discovery/daemon-login.ts'
+export type { DirectoryChange, PeerEntry } from './discovery/types.ts'
 export type { ErrorCode } from './errors.ts'
 export { ErrorCodes, isSwitchboardError, SwitchboardError } from './errors.ts'
 export type { KeyPair } from './handshake/crypto.ts'

@@ -55,6 +55,10 @@ export const budget = {
   propertyRuns: small ? 100 : 1000,
   /** Random byte strings fed to each parser by the fuzz-style tests. */
   fuzzInputs: small ? 500 : 5000,
+  /** Peers registered on one daemon, each its own connection and lease, from daemonPeerProcesses processes. */
+  daemonPeers: small ? 100 : 500,
+  /** Processes the daemon's peers come from. */
+  daemonPeerProcesses: 5,
 
   // --- times (never scaled) ---
 

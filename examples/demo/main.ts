@@ -2,7 +2,8 @@
  * `npm start`: switchboard end to end between separate processes, through the public API only.
  * Starts a service process and a watcher process, connects to the service by name, and shows
  * requests, a one-way burst, an event stream, a cancelled call and a large stream, then prints a
- * summary. Nothing to install, no daemon; every wait has a timeout.
+ * summary. Nothing to install; the daemon of step 8 is started by the demo itself on a temporary
+ * socket; every wait has a timeout.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -13,6 +14,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { connect, generateSecret, isSwitchboardError, type Link, writeSecretFile } from '../../src/index.ts'
+import { throughTheDaemon } from './daemon.ts'
 import { peersByName } from './peers.ts'
 
 const ECHOES = 2_000
@@ -146,13 +148,16 @@ async function main(): Promise<void> {
   // 7) Peers by name, with fan-out to every subscriber (examples/demo/peers.ts).
   console.log(await peersByName(children, within))
 
+  // 8) The same through a daemon the demo starts on a temporary socket (examples/demo/daemon.ts).
+  console.log(await throughTheDaemon(children, within))
+
   const stats = link.getStats()
   await link.close()
   service.kill('SIGTERM')
   const code = await within(5_000, 'the service to stop', exitOf(service))
   console.log(
     `\nsummary: ${n(ECHOES + 4)} requests answered, ${n(TICKS)} one-way messages, ${n(2 * EVENTS)} events, ` +
-      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…), 1 encrypted call, peers by name; ` +
+      `1 cancelled call, ${STREAM_BYTES / BLOCK} MiB streamed (sha256 ${result.slice(0, 12)}…), 1 encrypted call, peers by name, through a daemon; ` +
       `pending after: ${stats.pendingCalls ?? 0}; service exited ${code}; ` +
       `${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   )

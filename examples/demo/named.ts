@@ -1,13 +1,18 @@
 /**
- * A peer of the demo's step 7: `node --import tsx named.ts ROLE` with SWITCHBOARD_RUNTIME_DIR
- * set. ROLE 'pricing' joins as 'pricing' and answers `quote`; ROLE 'desk' joins as 'desk',
+ * A peer of the demo's steps 7 and 8: `node --import tsx named.ts ROLE` with
+ * SWITCHBOARD_RUNTIME_DIR set (and, for step 8, SWITCHBOARD_DEMO_DIRECTORY: the daemon to join
+ * through). ROLE 'pricing' joins as 'pricing' and answers `quote`; ROLE 'desk' joins as 'desk',
  * subscribes to 'prices' and, at the event marked last, prints how many it got and whether
  * each came once and in order. Prints `ready INSTANCE` once joined (and, for a desk, subscribed).
  */
 import { join } from '../../src/index.ts'
 
 const role = process.argv[2]
-const peer = await join({ name: role === 'desk' ? 'desk' : 'pricing' })
+const directory = process.env['SWITCHBOARD_DEMO_DIRECTORY']
+const peer = await join({
+  name: role === 'desk' ? 'desk' : 'pricing',
+  ...(directory === undefined ? {} : { directory }),
+})
 if (role === 'desk') {
   let expected = 0
   let inOrder = true

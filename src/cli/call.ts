@@ -12,7 +12,13 @@ import type { Link } from '../link/link.ts'
 import { DEFAULT_CALL_TIMEOUT_MS } from '../rpc/defaults.ts'
 import type { RequestOptions } from '../rpc/types.ts'
 import type { Command } from './command.ts'
-import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
+import {
+  addressDescription,
+  checkAddress,
+  directoryOptions,
+  endpointOptionsFrom,
+  securityOptions,
+} from './endpoint.ts'
 import { type CliIo, ExitCode, writeLine } from './io.ts'
 import { parseJsonArgument } from './json-argument.ts'
 import { toJsonLine } from './json-output.ts'
@@ -48,6 +54,7 @@ export const call: Command = {
       description: 'send FILE (or stdin for -) as the request body, as a stream',
     },
     ...securityOptions,
+    ...directoryOptions,
   },
   async run(args, io) {
     const address = args.positionals['ADDRESS']!
@@ -69,7 +76,7 @@ export const call: Command = {
     try {
       // One call, now: a service that is not there is an error to report at once, not a
       // destination to wait for (as a long-lived link would, reconnecting).
-      const target = await resolveTarget(address, io)
+      const target = await resolveTarget(address, io, args.options)
       link = await connect(target, { ...endpointOptionsFrom(io, args.options), reconnect: false })
       const result = await link.request(method, body === undefined ? data : body.source, options)
       writeLine(io.stdout, toJsonLine(result))

@@ -4,6 +4,7 @@
  */
 import { call } from './call.ts'
 import type { Command } from './command.ts'
+import { daemon } from './daemon.ts'
 import { describe } from './describe.ts'
 import { keygen } from './keygen.ts'
 import { ls } from './ls.ts'
@@ -13,4 +14,15 @@ import { send } from './send.ts'
 import { serve } from './serve.ts'
 import { sub } from './sub.ts'
 
-export const commands: readonly Command[] = [serve, call, send, describe, ls, pub, sub, keygen, pubkey]
+export const commands: readonly Command[] = [
+  serve,
+  call,
+  send,
+  describe,
+  ls,
+  pub,
+  sub,
+  daemon,
+  keygen,
+  pubkey,
+]

@@ -146,3 +146,39 @@ export function checkAddress(address: string, command: string): void {
     throw err
   }
 }
+
+/** --directory and --daemon-key: names come from a daemon instead of the local directory. */
+export const directoryOptions: Readonly<Record<string, OptionSpec>> = {
+  directory: {
+    type: 'string',
+    valueName: 'ADDRESS',
+    description:
+      'find peers through the daemon at ADDRESS (unix:/run/switchboard/daemon.sock, tcp://host[:4455])',
+  },
+  'daemon-key': {
+    type: 'string',
+    valueName: 'FILE',
+    description: "the daemon's public key file, pinned (default: daemon.pub beside its socket)",
+  },
+}
+
+/** The resolve()/join() options of --directory and --daemon-key. */
+export function directoryOptionsFrom(options: ParsedArgs['options']): {
+  directory?: string
+  daemonKey?: string
+} {
+  const directory = options['directory']
+  const keyFile = options['daemon-key']
+  let daemonKey: string | undefined
+  if (typeof keyFile === 'string') {
+    try {
+      daemonKey = readFileSync(keyFile, 'utf8').trim()
+    } catch (err) {
+      throw sbError('KEY_FILE_INVALID', `cannot read --daemon-key file ${keyFile}`, { cause: err })
+    }
+  }
+  return {
+    ...(typeof directory === 'string' ? { directory } : {}),
+    ...(daemonKey === undefined ? {} : { daemonKey }),
+  }
+}

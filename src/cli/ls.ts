@@ -6,7 +6,7 @@
 import type { DirectoryChange, PeerEntry } from '../discovery/types.ts'
 import { listPeers, reachable, watchPeers } from '../peer/join.ts'
 import type { Command } from './command.ts'
-import { endpointOptions } from './endpoint.ts'
+import { directoryOptions, directoryOptionsFrom, endpointOptions } from './endpoint.ts'
 import { ExitCode, writeLine } from './io.ts'
 import { toJsonLine } from './json-output.ts'
 import { stopRequested } from './stop.ts'
@@ -17,7 +17,7 @@ interface Row extends PeerEntry {
 
 export const ls: Command = {
   name: 'ls',
-  summary: 'list the peers that joined on this machine (the local directory)',
+  summary: 'list the peers that joined on this machine (the local directory, or a daemon with --directory)',
   details: [
     'Columns: NAME INSTANCE PID USER ADDRESS TOPICS CONNECTED (its socket accepts connections now).',
     'With --json: one JSON array; with --watch --json: then one JSON object per change.',
@@ -26,9 +26,10 @@ export const ls: Command = {
   options: {
     watch: { type: 'boolean', description: 'then print joins, leaves and changes as they happen' },
     json: { type: 'boolean', description: 'print JSON instead of a table' },
+    ...directoryOptions,
   },
   async run(args, io) {
-    const options = endpointOptions(io, false)
+    const options = { ...endpointOptions(io, false), ...directoryOptionsFrom(args.options) }
     const json = args.options['json'] === true
     const watching = args.options['watch'] === true
     // Watch first, then list: a change between the two is printed rather than missed.

@@ -4,7 +4,7 @@
  */
 import type { JoinOptions } from '../peer/options.ts'
 import type { OptionSpec, ParsedArgs } from './command.ts'
-import { endpointOptionsFrom, securityOptions } from './endpoint.ts'
+import { directoryOptions, directoryOptionsFrom, endpointOptionsFrom, securityOptions } from './endpoint.ts'
 import type { CliIo } from './io.ts'
 
 export const joinOptionSpecs: Readonly<Record<string, OptionSpec>> = {
@@ -14,9 +14,14 @@ export const joinOptionSpecs: Readonly<Record<string, OptionSpec>> = {
     description: 'the peer name to join as (default switchboard-cli)',
   },
   ...securityOptions,
+  ...directoryOptions,
 }
 
 export function joinOptionsFrom(io: CliIo, options: ParsedArgs['options']): JoinOptions {
   const name = options['name']
-  return { ...endpointOptionsFrom(io, options), name: typeof name === 'string' ? name : 'switchboard-cli' }
+  return {
+    ...endpointOptionsFrom(io, options),
+    ...directoryOptionsFrom(options),
+    name: typeof name === 'string' ? name : 'switchboard-cli',
+  }
 }

@@ -7,14 +7,22 @@
 
 import { resolve } from '../peer/join.ts'
 import { type ParsedAddress, parseAddress } from '../transport/address.ts'
-import { endpointOptions } from './endpoint.ts'
+import type { ParsedArgs } from './command.ts'
+import { directoryOptionsFrom, endpointOptions } from './endpoint.ts'
 import type { CliIo } from './io.ts'
 
 export const peerAddressNote = 'or sb:NAME, a peer that joined by that name'
 
-export async function resolveTarget(address: string, io: CliIo): Promise<string> {
+export async function resolveTarget(
+  address: string,
+  io: CliIo,
+  options: ParsedArgs['options'] = {},
+): Promise<string> {
   const parsed: ParsedAddress = parseAddress(address)
   if (parsed.kind !== 'peer') return address
-  const addresses = await resolve(parsed.name, endpointOptions(io, false))
+  const addresses = await resolve(parsed.name, {
+    ...endpointOptions(io, false),
+    ...directoryOptionsFrom(options),
+  })
   return addresses[Math.floor(Math.random() * addresses.length)]!
 }

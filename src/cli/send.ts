@@ -5,7 +5,13 @@
 import { connect } from '../link/api.ts'
 import type { Link } from '../link/link.ts'
 import type { Command } from './command.ts'
-import { addressDescription, checkAddress, endpointOptionsFrom, securityOptions } from './endpoint.ts'
+import {
+  addressDescription,
+  checkAddress,
+  directoryOptions,
+  endpointOptionsFrom,
+  securityOptions,
+} from './endpoint.ts'
 import { ExitCode } from './io.ts'
 import { parseJsonArgument } from './json-argument.ts'
 import { peerAddressNote, resolveTarget } from './peer-target.ts'
@@ -19,14 +25,14 @@ export const send: Command = {
     { name: 'METHOD', description: 'the method to notify' },
     { name: 'JSON', description: 'the argument, as JSON' },
   ],
-  options: { ...securityOptions },
+  options: { ...securityOptions, ...directoryOptions },
   async run(args, io) {
     const address = args.positionals['ADDRESS']!
     checkAddress(address, 'send')
     const data = parseJsonArgument(args.positionals['JSON']!, 'send')
     let link: Link | undefined
     try {
-      const target = await resolveTarget(address, io)
+      const target = await resolveTarget(address, io, args.options)
       link = await connect(target, { ...endpointOptionsFrom(io, args.options), reconnect: false })
       await link.send(args.positionals['METHOD']!, data)
       return ExitCode.ok

@@ -1,22 +1,38 @@
 /**
- * join() and resolve(): names on one machine through the local directory (no daemon). The
- * directory's entries live in `peers/` of the owner-only runtime directory.
+ * join() and resolve(): names through the local directory (entries in `peers/` of the owner-only
+ * runtime directory, no daemon), or through a daemon when `directory` names one.
  */
 import { randomBytes } from 'node:crypto'
 import { join as joinPath } from 'node:path'
+import { isDaemonAddress } from '../discovery/daemon-address.ts'
 import { openLocalDirectory } from '../discovery/local-directory.ts'
 import type { Directory, DirectoryChange, PeerEntry } from '../discovery/types.ts'
 import { sbError } from '../errors.ts'
 import { resolveSecurity } from '../session/security-options.ts'
 import { isValidName } from '../transport/address.ts'
 import { ensureOwnerOnlyDir, ensureRuntimeDir } from '../transport/runtime-dir.ts'
+import { openDaemonDirectoryFor } from './daemon-directory.ts'
 import { entryPathOf, JoinedPeer, osUser } from './joined-peer.ts'
 import type { JoinOptions, ResolveOptions } from './options.ts'
 import { listenForPeer } from './peer-address.ts'
 import { probeAddress } from './probe.ts'
 
-/** The local directory under the runtime directory (created owner-only if missing). */
-async function localDirectory(options: ResolveOptions): Promise<{ directory: Directory; dir: string }> {
+/**
+ * The directory `options` names: a daemon's, or the local one under the runtime directory
+ * (created owner-only if missing; `dir` is its folder).
+ */
+async function localDirectory(
+  options: ResolveOptions & Partial<JoinOptions>,
+): Promise<{ directory: Directory; dir: string | undefined }> {
+  if (isDaemonAddress(options.directory)) {
+    return { directory: openDaemonDirectoryFor(options.directory, options), dir: undefined }
+  }
+  if (options.directory !== undefined && options.directory !== 'local') {
+    throw sbError(
+      'INVALID_ARGUMENT',
+      `directory must be a daemon address (unix:/path, tcp://host[:port]) or 'local' (got ${JSON.stringify(options.directory)})`,
+    )
+  }
   const runtimeDir = await ensureRuntimeDir(options)
   const dir = joinPath(runtimeDir, 'peers')
   await ensureOwnerOnlyDir(dir, 'peer directory')
@@ -60,7 +76,7 @@ export async function join(options: JoinOptions): Promise<JoinedPeer> {
       server,
       directory,
       entry,
-      entryPath: entryPathOf(local.dir, instance),
+      entryPath: local.dir === undefined ? undefined : entryPathOf(local.dir, instance),
     })
     await peer.start()
     return peer

@@ -66,7 +66,8 @@ export interface JoinedPeerParts {
   readonly server: Server
   readonly directory: Directory
   readonly entry: PeerEntry
-  readonly entryPath: string
+  /** The local directory's file of our entry (removed at exit); undefined with a daemon. */
+  readonly entryPath: string | undefined
 }
 
 export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
@@ -90,7 +91,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
   private stopWatching: (() => void) | undefined
   private entryWrites: Promise<void> = Promise.resolve()
   private leaving: Promise<void> | undefined
-  private readonly entryPath: string
+  private readonly entryPath: string | undefined
 
   /** @internal use join(). */
   constructor(parts: JoinedPeerParts) {
@@ -104,8 +105,8 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
     this.address = parts.entry.address
     // A process that exits without leave() still takes its entry along when it exits normally.
     this.entryPath = parts.entryPath
-    entriesToRemoveOnExit.add(this.entryPath)
-    if (!exitHookInstalled) {
+    if (this.entryPath !== undefined) entriesToRemoveOnExit.add(this.entryPath)
+    if (!exitHookInstalled && this.entryPath !== undefined) {
       exitHookInstalled = true
       process.once('exit', removeEntriesOnExit)
     }
@@ -428,7 +429,7 @@ export class JoinedPeer extends EventEmitter<JoinedPeerEvents> {
       this.stopWatching?.()
       await this.entryWrites
       await this.directory.withdraw(this.instance)
-      entriesToRemoveOnExit.delete(this.entryPath)
+      if (this.entryPath !== undefined) entriesToRemoveOnExit.delete(this.entryPath)
       for (const set of this.subscriptions.values()) for (const m of [...set]) m.close()
       await Promise.allSettled([...this.links.values()].map((l) => l.close()))
       this.links.clear()

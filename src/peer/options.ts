@@ -1,6 +1,7 @@
 /**
  * Options of join() and resolve().
  */
+import type { DaemonLogin } from '../discovery/daemon-login.ts'
 import type { DialFunction, ListenOptions } from '../link/options.ts'
 import type { OpenRelay } from './routed-dial.ts'
 
@@ -10,6 +11,15 @@ export type AllowedPorts = readonly number[] | { readonly from: number; readonly
 export interface ResolveOptions {
   /** The owner-only runtime directory (the local directory lives in its `peers/`). */
   runtimeDir?: string
+  /**
+   * A daemon to use as the directory (`unix:/run/switchboard/daemon.sock`, `tcp://host[:4455]`)
+   * instead of the local one (docs/daemon.md). Same API and events either way.
+   */
+  directory?: string
+  /** The daemon's public key, pinned (raw, base64url or a .pub line); default: `daemon.pub` beside its socket. */
+  daemonKey?: Uint8Array | string
+  /** How to prove who we are on each connection to the daemon; default: the local cookie challenge on unix:, none on TCP. */
+  daemonLogin?: DaemonLogin
 }
 
 export interface JoinOptions extends ListenOptions, ResolveOptions {
@@ -33,4 +43,6 @@ export interface JoinOptions extends ListenOptions, ResolveOptions {
   openRelay?: OpenRelay
   /** How long a direct connect may take before the relay is tried, ms. Default 3,000. */
   directTimeoutMs?: number
+  /** With a daemon directory: the lease asked for our entry, ms (heartbeats at a third). Default 15,000. */
+  leaseMs?: number
 }

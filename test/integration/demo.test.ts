@@ -25,12 +25,16 @@ test('the demo runs end to end, exits 0 and prints its summary', async () => {
   try {
     const [code] = await withTimeout(once(child, 'close'), 45_000, 'the demo to finish')
     assert.equal(code, 0, out)
-    for (const step of ['1) ', '2) ', '3) ', '4) ', '5) ', '6) ', '7) '])
+    for (const step of ['1) ', '2) ', '3) ', '4) ', '5) ', '6) ', '7) ', '8) '])
       assert.ok(out.includes(`\n${step}`), `step ${step}: ${out}`)
     assert.match(out, /6\) over TCP with a secret: noise-nnpsk0, .*; without one: INSECURE_TRANSPORT/)
     assert.match(
       out,
       /7\) peers by name: 4 peers, .* 200 calls to 'pricing' spread \d+ \+ \d+ over its 2 instances; 1,000 prices published to 2 desks \(2,000 copies delivered\), each desk got 1000 once each and in order: true; 1000 once each and in order: true/,
+    )
+    assert.match(
+      out,
+      /8\) through a daemon \(unix:.*\): 3 peers registered with leases; 'pricing' quoted 9\.5 by name; 'prices' reached 1 desk, which got 1 once each and in order: true; the desk left and 'demo' saw it leave: true/,
     )
     assert.match(out, /summary: .* pending after: 0; service exited 0;/)
   } finally {

@@ -42,10 +42,16 @@ export class PeerProcess {
     })
   }
 
-  static async start(name: string, runtimeDir: string, timeoutMs = 15_000): Promise<PeerProcess> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', program, name], {
+  /** `more`: another fixture program (same stdin/stdout protocol), its extra environment. */
+  static async start(
+    name: string,
+    runtimeDir: string,
+    timeoutMs = 15_000,
+    more: { program?: string; env?: Record<string, string> } = {},
+  ): Promise<PeerProcess> {
+    const proc = spawn(process.execPath, ['--import', 'tsx', more.program ?? program, name], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, SWITCHBOARD_RUNTIME_DIR: runtimeDir },
+      env: { ...process.env, SWITCHBOARD_RUNTIME_DIR: runtimeDir, ...more.env },
     })
     const p = new PeerProcess(name, proc)
     await p.next((l) => l['ready'] === true, `${name} to join`, timeoutMs)

@@ -5,12 +5,12 @@
  * targets register an entry each (daemon.register) on a link that serves relay.accept.
  * - Cost: the same payload goes to a `sink` handler direct and relayed, each over the peers' own
  *   secret-mode session (compression off), and both rates are printed (MB/s).
- * - Memory: a huge raw stream goes through the hub to a receiver that reads slowly. It runs no
+ * - Memory: a huge raw stream goes through the daemon to a receiver that reads slowly. It runs no
  *   inner session on purpose: inner flow control would hold the sender back by itself, while a
- *   hostile dialer obeys only the hub's credit, so the hub's own backpressure is what is tested.
+ *   hostile dialer obeys only the daemon's credit, so the daemon's own backpressure is what is tested.
  *   The reader first stalls until the sender is held back (no drain for 300 ms), then reads
  *   with a timer tick every
- *   4 MiB. The hub's RSS, sampled from /proc/PID/status (VmRSS) every 20 ms, stays under
+ *   4 MiB. The daemon's RSS, sampled from /proc/PID/status (VmRSS) every 20 ms, stays under
  *   128 MiB, and the bytes in flight between sender and reader stay under 16 MiB throughout.
  */
 import assert from 'node:assert/strict'
@@ -43,10 +43,10 @@ const COMPARE_BYTES = budget.mode === 'small' ? 64 * MiB : 256 * MiB
 const SLOW_EVERY = 4 * MiB
 
 let dir: RuntimeDir
-let hubProcess: Child
+let daemonProcess: Child
 let receiver: Server
 const links: Link[] = []
-let toHub: Link
+let toDaemon: Link
 const secret = generateSecret()
 /** The raw relayed transports the `raw` target accepted, in order. */
 const rawAccepted: Transport[] = []
@@ -56,14 +56,14 @@ const daemonKeys = generateKeyPair()
 const instances = { receiver: randomBytes(8).toString('hex'), raw: randomBytes(8).toString('hex') }
 
 /** The daemon's relay counters (asked on its stdin, answered on its stdout). */
-async function hubStats(): Promise<RelayHubStats> {
-  const lines = createInterface({ input: hubProcess.proc.stdout! })
+async function daemonStats(): Promise<RelayHubStats> {
+  const lines = createInterface({ input: daemonProcess.proc.stdout! })
   const answer = new Promise<RelayHubStats>((resolve) => {
     lines.on('line', (line) => {
       if (line.startsWith('stats ')) resolve(JSON.parse(line.slice(6)) as RelayHubStats)
     })
   })
-  hubProcess.proc.stdin!.write('stats\n')
+  daemonProcess.proc.stdin!.write('stats\n')
   try {
     return await answer
   } finally {
@@ -113,13 +113,13 @@ function rssOf(pid: number): number {
 before(async () => {
   dir = await makeRuntimeDir('sb-rly-')
   // Compiled, on bare node: tsx alone would add ~50 MiB to the RSS being measured.
-  const hubProgram = compileProgram('test/fixtures/programs/relay-daemon.ts', `${dir.path}/build`)
-  hubProcess = await startProgram(hubProgram, [`${dir.path}/run/daemon.sock`], 15_000, true)
-  const { address: hubAddress, publicKey } = JSON.parse(hubProcess.ready) as {
+  const daemonProgram = compileProgram('test/fixtures/programs/relay-daemon.ts', `${dir.path}/build`)
+  daemonProcess = await startProgram(daemonProgram, [`${dir.path}/run/daemon.sock`], 15_000, true)
+  const { address: daemonAddress, publicKey } = JSON.parse(daemonProcess.ready) as {
     address: string
     publicKey: string
   }
-  const toDaemon = { keys: daemonKeys, serverKey: publicKey, compression: [] as [], waitForReady: true }
+  const daemonOptions = { keys: daemonKeys, serverKey: publicKey, compression: [] as [], waitForReady: true }
   receiver = await listen(`unix:${dir.path}/receiver.sock`, { runtimeDir: dir.path, secret, compression: [] })
   receiver.handle('sink', async (_data: unknown, ctx: HandlerContext) => {
     const hash = createHash('sha256')
@@ -135,7 +135,10 @@ before(async () => {
     raw: relayAcceptHandler((t) => rawAccepted.push(t)),
   }
   for (const [name, handler] of Object.entries(targets)) {
-    const link = await connect(hubAddress, { ...toDaemon, handlers: { [RELAY_ACCEPT_METHOD]: handler } })
+    const link = await connect(daemonAddress, {
+      ...daemonOptions,
+      handlers: { [RELAY_ACCEPT_METHOD]: handler },
+    })
     links.push(link)
     const instance = instances[name as keyof typeof instances]
     const entry = {
@@ -151,19 +154,19 @@ before(async () => {
     }
     await link.request('daemon.register', { entry })
   }
-  toHub = await connect(hubAddress, toDaemon)
-  links.push(toHub)
+  toDaemon = await connect(daemonAddress, daemonOptions)
+  links.push(toDaemon)
 })
 
 after(async () => {
   for (const t of rawAccepted) t.abort()
   await Promise.allSettled(links.map((l) => l.close()))
   await receiver?.close()
-  if (hubProcess !== undefined) {
-    const exited = once(hubProcess.proc, 'exit')
-    hubProcess.proc.stdin!.end()
+  if (daemonProcess !== undefined) {
+    const exited = once(daemonProcess.proc, 'exit')
+    daemonProcess.proc.stdin!.end()
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
-    await hubProcess.kill()
+    await daemonProcess.kill()
   }
   await dir?.cleanup()
 })
@@ -190,7 +193,7 @@ test(`direct vs relayed: ${COMPARE_BYTES / MiB} MiB each, same payload, same run
   const direct = await connect(receiver.address, options)
   const relayed = await connect(receiver.address, {
     ...options,
-    dial: (_address, signal) => dialRelayed(toHub, instances.receiver, signal),
+    dial: (_address, signal) => dialRelayed(toDaemon, instances.receiver, signal),
   })
   links.push(direct, relayed)
   const directMBps = await streamTo(direct, COMPARE_BYTES, 'compare')
@@ -199,13 +202,13 @@ test(`direct vs relayed: ${COMPARE_BYTES / MiB} MiB each, same payload, same run
     `# ${COMPARE_BYTES / MiB} MiB to a sink, secret-mode session: direct ${directMBps.toFixed(0)} MB/s, relayed ${relayedMBps.toFixed(0)} MB/s (${((relayedMBps / directMBps) * 100).toFixed(0)}% of direct)`,
   )
   assert.equal(relayed.remotePublicKey, undefined) // secret mode: no static keys
-  assert.ok((await hubStats()).opened >= 1, 'the relayed link went through the daemon')
+  assert.ok((await daemonStats()).opened >= 1, 'the relayed link went through the daemon')
 })
 
 test(`a ${budget.hugeStreamBytes / MiB} MiB raw stream relayed to a slow reader: the daemon's RSS stays under 128 MiB`, async () => {
   const total = budget.hugeStreamBytes
-  const pid = hubProcess.proc.pid!
-  const sender = await dialRelayed(toHub, instances.raw)
+  const pid = daemonProcess.proc.pid!
+  const sender = await dialRelayed(toDaemon, instances.raw)
   await waitFor(() => rawAccepted.length === 1, { what: 'the raw target to accept' })
   const reader = rawAccepted[0]!
 
@@ -275,20 +278,20 @@ test(`a ${budget.hugeStreamBytes / MiB} MiB raw stream relayed to a slow reader:
     assert.equal(await readerDone, undefined, 'the reader saw a clean end')
     const seconds = (performance.now() - started) / 1000
     maxRss = Math.max(maxRss, rssOf(pid))
-    const stats = await hubStats()
+    const stats = await daemonStats()
     console.log(
       `# ${total / MiB} MiB raw, relayed to a slow reader in ${seconds.toFixed(1)} s (${(total / 1e6 / seconds).toFixed(0)} MB/s); ` +
-        `hub RSS ${(baseline / MiB).toFixed(1)} MiB before, at most ${(maxRss / MiB).toFixed(1)} MiB (${samples} samples); ` +
+        `daemon RSS ${(baseline / MiB).toFixed(1)} MiB before, at most ${(maxRss / MiB).toFixed(1)} MiB (${samples} samples); ` +
         `in flight at most ${(maxGap / MiB).toFixed(2)} MiB, ${(gapWhileStalled / MiB).toFixed(2)} MiB while the reader stalled`,
     )
     assert.equal(consumed, total)
     assert.equal(readerHash.digest('hex'), senderHash.digest('hex'))
-    assert.ok(stats.bytesToTarget >= total, 'the stream went through the hub')
-    assert.ok(samples > 0, 'the hub RSS was sampled')
+    assert.ok(stats.bytesToTarget >= total, 'the stream went through the daemon')
+    assert.ok(samples > 0, 'the daemon RSS was sampled')
     assert.ok(gapWhileStalled >= 0, 'the reader stalled until the sender was held back')
     assert.ok(gapWhileStalled < IN_FLIGHT_LIMIT, `in flight while stalled: ${gapWhileStalled}`)
     assert.ok(maxGap < IN_FLIGHT_LIMIT, `in flight at most ${maxGap}`)
-    assert.ok(maxRss < HUB_RSS_LIMIT, `hub RSS ${maxRss} < ${HUB_RSS_LIMIT}`)
+    assert.ok(maxRss < HUB_RSS_LIMIT, `daemon RSS ${maxRss} < ${HUB_RSS_LIMIT}`)
   } finally {
     clearInterval(sampler)
     sender.abort()

@@ -218,7 +218,7 @@ test('user B reaches user A through the daemon when the policy lets it; fan-out 
     (first['delivered'] as number[]).every((d) => d === 2),
     'every event reached both subscribers',
   )
-  const TOTAL = 6000
+  const TOTAL = 12_000
   const late = await peerAs(b, 'late', daemon, rtB)
   const midway = ticker.next(
     (l) => l['progress'] === 'ticks' && (l['at'] as number) >= 1500,

@@ -28,6 +28,8 @@ import { loadOrCreateKeyPair, writePublicKeyFile } from './key-pair.ts'
 import { LeaseTable } from './leases.ts'
 import { type DaemonLimits, resolveLimits } from './limits.ts'
 import { type ConnectionState, daemonMethods } from './methods.ts'
+import { daemonRelay } from './relay.ts'
+import type { RelayHubStats } from './relay-hub.ts'
 
 export interface DaemonOptions {
   /** The unix socket's path (its directory is made 0755; the socket is 0666); false: none. */
@@ -60,6 +62,8 @@ export interface Daemon {
   readonly publicKeyFile: string | undefined
   /** Registered entries now. */
   readonly size: number
+  /** What the relay has carried: connections open and opened, bytes each way. */
+  relayStats(): RelayHubStats
   close(): Promise<void>
 }
 
@@ -112,7 +116,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     }
     return state
   }
-  const handlers = daemonMethods({ table, auth: options.auth, stateOf, log })
+  const relay = daemonRelay({ table, auth: options.auth, stateOf, log })
+  const handlers = { ...daemonMethods({ table, auth: options.auth, stateOf, log }), ...relay.handlers }
   const listenOptions: ListenOptions = {
     ...options.listen,
     keys: pair,
@@ -162,6 +167,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     get size() {
       return table.size
     },
+    relayStats: () => relay.hub.getStats(),
     close() {
       closing ??= (async () => {
         clearInterval(sweeper)

@@ -138,6 +138,11 @@ export class LeaseTable {
     return this.leases.get(instance)?.principal
   }
 
+  /** The entry registered as `instance` (the relay's policy check needs its name). */
+  entryOf(instance: string): PeerEntry | undefined {
+    return this.leases.get(instance)?.entry
+  }
+
   /** The connection's side that holds `instance`'s lease now (the relay reaches the peer through it). */
   ownerOf(instance: string): LeaseOwner | undefined {
     return this.leases.get(instance)?.owner

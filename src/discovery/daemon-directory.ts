@@ -179,6 +179,12 @@ export class DaemonDirectory implements Directory {
     return this.closing
   }
 
+  /** Resolves once this connection to the daemon has logged in (the relay asks as this principal). */
+  whenLoggedIn(): Promise<void> {
+    this.assertOpen()
+    return this.ensureLogin()
+  }
+
   /** Resolves once the first view of the directory is loaded (tests, and a resync, wait for it). */
   async settled(): Promise<void> {
     await this.viewSeeded

@@ -9,6 +9,7 @@ import { cookieLogin } from '../discovery/daemon-login.ts'
 import type { SwitchboardError } from '../errors.ts'
 import type { KeyPair } from '../handshake/crypto.ts'
 import type { ConnectOptions } from '../link/options.ts'
+import type { Handler } from '../rpc/types.ts'
 import { generateKeyPair } from '../session/key-files.ts'
 import type { JoinOptions, ResolveOptions } from './options.ts'
 
@@ -19,6 +20,8 @@ export function openDaemonDirectoryFor(
   directory: string,
   options: ResolveOptions & Partial<Pick<JoinOptions, 'keys' | 'keyFile' | 'leaseMs'>>,
   onError?: (err: SwitchboardError) => void,
+  /** Methods the daemon may call on this link (a joined peer's `relay.accept`). */
+  handlers?: Record<string, Handler>,
 ): DaemonDirectory {
   const address = daemonDialAddress(directory)
   const connect: ConnectOptions = {
@@ -26,6 +29,7 @@ export function openDaemonDirectoryFor(
       ? { keyFile: options.keyFile }
       : { keys: options.keys ?? (processKeys ??= generateKeyPair()) }),
     serverKey: daemonPublicKey(directory, options.daemonKey),
+    ...(handlers === undefined ? {} : { handlers }),
   }
   const socketDir = daemonSocketDir(address)
   const login = options.daemonLogin ?? (socketDir === undefined ? undefined : cookieLogin(socketDir))

@@ -5,17 +5,22 @@
 import { randomBytes } from 'node:crypto'
 import { join as joinPath } from 'node:path'
 import { isDaemonAddress } from '../discovery/daemon-address.ts'
+import type { DaemonDirectory } from '../discovery/daemon-directory.ts'
 import { openLocalDirectory } from '../discovery/local-directory.ts'
 import type { Directory, DirectoryChange, PeerEntry } from '../discovery/types.ts'
 import { sbError } from '../errors.ts'
+import type { Handler } from '../rpc/types.ts'
 import { resolveSecurity } from '../session/security-options.ts'
 import { isValidName } from '../transport/address.ts'
 import { ensureOwnerOnlyDir, ensureRuntimeDir } from '../transport/runtime-dir.ts'
+import { asksForHandshake } from '../transport/security-gate.ts'
 import { openDaemonDirectoryFor } from './daemon-directory.ts'
+import { daemonOpenRelay } from './daemon-relay.ts'
 import { entryPathOf, JoinedPeer, osUser } from './joined-peer.ts'
 import type { JoinOptions, ResolveOptions } from './options.ts'
 import { listenForPeer } from './peer-address.ts'
 import { probeAddress } from './probe.ts'
+import { RELAY_ACCEPT_METHOD } from './relay-header.ts'
 
 /**
  * The directory `options` names: a daemon's, or the local one under the runtime directory
@@ -23,9 +28,11 @@ import { probeAddress } from './probe.ts'
  */
 async function localDirectory(
   options: ResolveOptions & Partial<JoinOptions>,
-): Promise<{ directory: Directory; dir: string | undefined }> {
+  handlers?: Record<string, Handler>,
+): Promise<{ directory: Directory; dir: string | undefined; daemon?: DaemonDirectory }> {
   if (isDaemonAddress(options.directory)) {
-    return { directory: openDaemonDirectoryFor(options.directory, options), dir: undefined }
+    const daemon = openDaemonDirectoryFor(options.directory, options, undefined, handlers)
+    return { directory: daemon, dir: undefined, daemon }
   }
   if (options.directory !== undefined && options.directory !== 'local') {
     throw sbError(
@@ -55,8 +62,17 @@ export async function join(options: JoinOptions): Promise<JoinedPeer> {
   const instance = randomBytes(8).toString('hex')
   const server = await listenForPeer(instance, runtimeDir, options)
   let directory: Directory | undefined
+  // The daemon calls relay.accept on our link to it once our entry is registered, which is after
+  // the peer exists: until then there is nobody to hand a relayed connection to.
+  let relayAccept: Handler | undefined
+  const relayHandlers: Record<string, Handler> = {
+    [RELAY_ACCEPT_METHOD]: (data, ctx) => {
+      if (relayAccept === undefined) throw sbError('PEER_NOT_FOUND', 'this peer has not joined yet')
+      return relayAccept(data, ctx)
+    },
+  }
   try {
-    const local = await localDirectory(options)
+    const local = await localDirectory(options, relayHandlers)
     directory = local.directory
     const entry: PeerEntry = {
       name: options.name,
@@ -71,13 +87,22 @@ export async function join(options: JoinOptions): Promise<JoinedPeer> {
         security.publicKey === undefined ? undefined : Buffer.from(security.publicKey).toString('base64url'),
       joinedAt: Date.now(),
     }
+    // Through a daemon, a peer with a handshake of its own (a relayed connection needs one: the
+    // daemon must see only ciphertext) reaches the peers it cannot reach directly through the
+    // daemon's relay, unless the caller gave its own openRelay.
+    const openRelay =
+      options.openRelay ??
+      (local.daemon !== undefined && asksForHandshake(options, 'dialer')
+        ? daemonOpenRelay(local.daemon)
+        : undefined)
     const peer = new JoinedPeer({
-      options,
+      options: openRelay === undefined ? options : { ...options, openRelay },
       server,
       directory,
       entry,
       entryPath: local.dir === undefined ? undefined : entryPathOf(local.dir, instance),
     })
+    relayAccept = peer.relayAccept
     await peer.start()
     return peer
   } catch (err) {
@@ -129,4 +154,4 @@ export async function watchPeers(
 }
 
 /** Whether a peer's socket accepts connections now (ls's "connected" column). */
-export { probeAddress as reachable } from './probe.ts'
+export { connects, probeAddress as reachable } from './probe.ts'

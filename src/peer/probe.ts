@@ -36,3 +36,32 @@ export async function probeAddress(address: string): Promise<boolean> {
     })
   })
 }
+
+/**
+ * Does a connect to `address` succeed from here, now, within `timeoutMs`? Unlike probeAddress
+ * (which asks whether anything may be alive there), any failure is false: a socket private to
+ * another user (EACCES) or a host without a route is alive but not reachable directly.
+ */
+export async function connects(address: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  let endpoint: Awaited<ReturnType<typeof resolveEndpoint>>
+  try {
+    endpoint = await resolveEndpoint(parseAddress(address))
+  } catch {
+    return false
+  }
+  return new Promise((resolve) => {
+    const socket =
+      endpoint.kind === 'ipc'
+        ? netConnect({ path: endpoint.path })
+        : netConnect({ host: endpoint.host, port: endpoint.port })
+    const done = (ok: boolean): void => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(ok)
+    }
+    const timer = setTimeout(() => done(false), timeoutMs)
+    timer.unref()
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}

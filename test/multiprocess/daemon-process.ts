@@ -10,6 +10,7 @@ import { withTimeout } from '../helpers/wait.ts'
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const withAuth = fileURLToPath(new URL('../fixtures/programs/daemon-with-auth.ts', import.meta.url))
+const withPolicy = fileURLToPath(new URL('../fixtures/programs/daemon-with-policy.ts', import.meta.url))
 
 export interface DaemonProcess {
   readonly proc: ChildProcess
@@ -24,8 +25,10 @@ export interface DaemonProcess {
 function spawnAndWait(
   args: string[],
   parse: (lines: string[]) => { address: string; publicKey: string } | undefined,
+  wrap: string[] = [],
 ) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command, ...rest] = [...wrap, process.execPath, '--import', 'tsx', ...args]
+  const proc = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString()
@@ -75,6 +78,26 @@ export async function startAuthDaemon(socket: string, minLeaseMs = 100): Promise
     const o = JSON.parse(ready.slice(6)) as { addresses: string[]; publicKey: string }
     return { address: o.addresses[0]!, publicKey: o.publicKey }
   })
+  const got = await withTimeout(started, 20_000, 'the daemon to start')
+  return handle(proc, got.address, got.publicKey)
+}
+
+/**
+ * The fixture daemon with the real auth (createDaemonAuth) configured by CONFIG_FILE (see
+ * test/fixtures/programs/daemon-with-policy.ts); `wrap` runs it under a command (`ip netns exec`).
+ * Its address is the last one it listens on (TCP when it has both).
+ */
+export async function startPolicyDaemon(configFile: string, wrap: string[] = []): Promise<DaemonProcess> {
+  const { proc, started } = spawnAndWait(
+    [withPolicy, configFile],
+    (lines) => {
+      const ready = lines.find((l) => l.startsWith('ready '))
+      if (ready === undefined) return undefined
+      const o = JSON.parse(ready.slice(6)) as { addresses: string[]; publicKey: string }
+      return { address: o.addresses[o.addresses.length - 1]!, publicKey: o.publicKey }
+    },
+    wrap,
+  )
   const got = await withTimeout(started, 20_000, 'the daemon to start')
   return handle(proc, got.address, got.publicKey)
 }

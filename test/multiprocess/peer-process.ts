@@ -17,6 +17,8 @@ export interface PeerLine {
 export class PeerProcess {
   readonly lines: PeerLine[] = []
   instance = ''
+  /** The uid the child reported it runs as. */
+  uid: number | undefined
   private waiters: { match(l: PeerLine): boolean; resolve(l: PeerLine): void }[] = []
   private stderr = ''
 
@@ -29,7 +31,9 @@ export class PeerProcess {
     })
     createInterface({ input: proc.stdout! }).on('line', (text) => {
       if (text.startsWith('ready ')) {
-        this.instance = (JSON.parse(text.slice(6)) as { instance: string }).instance
+        const ready = JSON.parse(text.slice(6)) as { instance: string; uid?: number }
+        this.instance = ready.instance
+        this.uid = ready.uid
         return this.take({ ready: true })
       }
       let line: PeerLine
@@ -42,16 +46,29 @@ export class PeerProcess {
     })
   }
 
-  /** `more`: another fixture program (same stdin/stdout protocol), its extra environment. */
+  /**
+   * `more`: another fixture program (same stdin/stdout protocol), its extra environment, the OS
+   * user to run as (`uid`, `gid`), and a command to run it under (`wrap`: `ip netns exec NS`).
+   */
   static async start(
     name: string,
     runtimeDir: string,
     timeoutMs = 15_000,
-    more: { program?: string; env?: Record<string, string> } = {},
+    more: {
+      program?: string
+      env?: Record<string, string>
+      uid?: number
+      gid?: number
+      wrap?: string[]
+    } = {},
   ): Promise<PeerProcess> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', more.program ?? program, name], {
+    const argv = [process.execPath, '--import', 'tsx', more.program ?? program, name]
+    const [command, ...args] = [...(more.wrap ?? []), ...argv]
+    const proc = spawn(command!, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, SWITCHBOARD_RUNTIME_DIR: runtimeDir, ...more.env },
+      ...(more.uid === undefined ? {} : { uid: more.uid }),
+      ...(more.gid === undefined ? {} : { gid: more.gid }),
     })
     const p = new PeerProcess(name, proc)
     await p.next((l) => l['ready'] === true, `${name} to join`, timeoutMs)

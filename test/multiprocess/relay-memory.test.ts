@@ -1,29 +1,33 @@
 /**
- * The relay's bounded memory and its cost. A hub runs in its own process, compiled, on bare node
- * (as a built daemon runs); the peers are in this process.
+ * The relay's bounded memory and its cost, through the daemon (startDaemon, open) in its own
+ * process, compiled, on bare node (as a built daemon runs); the peers are in this process. They
+ * all use one key pair towards it, so the open daemon sees one principal and relays; the two
+ * targets register an entry each (daemon.register) on a link that serves relay.accept.
  * - Cost: the same payload goes to a `sink` handler direct and relayed, each over the peers' own
  *   secret-mode session (compression off), and both rates are printed (MB/s).
- * - Memory: a huge raw stream goes through the hub to a receiver that reads slowly. It runs no
+ * - Memory: a huge raw stream goes through the daemon to a receiver that reads slowly. It runs no
  *   inner session on purpose: inner flow control would hold the sender back by itself, while a
- *   hostile dialer obeys only the hub's credit, so the hub's own backpressure is what is tested.
+ *   hostile dialer obeys only the daemon's credit, so the daemon's own backpressure is what is tested.
  *   The reader first stalls until the sender is held back (no drain for 300 ms), then reads
  *   with a timer tick every
- *   4 MiB. The hub's RSS, sampled from /proc/PID/status (VmRSS) every 20 ms, stays under
+ *   4 MiB. The daemon's RSS, sampled from /proc/PID/status (VmRSS) every 20 ms, stays under
  *   128 MiB, and the bytes in flight between sender and reader stay under 16 MiB throughout.
  */
 import assert from 'node:assert/strict'
-import { createCipheriv, createHash } from 'node:crypto'
+import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
+import type { RelayHubStats } from '../../src/daemon/relay-hub.ts'
 import { connect, type Link, listen, type Server, type Transport } from '../../src/index.ts'
 import { dialRelayed, relayAcceptHandler } from '../../src/peer/relay-ends.ts'
 import { RELAY_ACCEPT_METHOD } from '../../src/peer/relay-header.ts'
 import type { HandlerContext } from '../../src/rpc/types.ts'
-import { generateSecret } from '../../src/session/key-files.ts'
+import { generateKeyPair, generateSecret } from '../../src/session/key-files.ts'
 import { budget } from '../budget.ts'
 import { type Child, startProgram } from '../helpers/child.ts'
 import { compileProgram } from '../helpers/compile-program.ts'
-import { REGISTER_METHOD } from '../helpers/relay-hub.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -39,13 +43,33 @@ const COMPARE_BYTES = budget.mode === 'small' ? 64 * MiB : 256 * MiB
 const SLOW_EVERY = 4 * MiB
 
 let dir: RuntimeDir
-let hubProcess: Child
+let daemonProcess: Child
 let receiver: Server
 const links: Link[] = []
-let toHub: Link
+let toDaemon: Link
 const secret = generateSecret()
 /** The raw relayed transports the `raw` target accepted, in order. */
 const rawAccepted: Transport[] = []
+/** One key pair for every connection to the daemon: one principal, so the open daemon relays. */
+const daemonKeys = generateKeyPair()
+/** The instance ids the two targets registered under. */
+const instances = { receiver: randomBytes(8).toString('hex'), raw: randomBytes(8).toString('hex') }
+
+/** The daemon's relay counters (asked on its stdin, answered on its stdout). */
+async function daemonStats(): Promise<RelayHubStats> {
+  const lines = createInterface({ input: daemonProcess.proc.stdout! })
+  const answer = new Promise<RelayHubStats>((resolve) => {
+    lines.on('line', (line) => {
+      if (line.startsWith('stats ')) resolve(JSON.parse(line.slice(6)) as RelayHubStats)
+    })
+  })
+  daemonProcess.proc.stdin!.write('stats\n')
+  try {
+    return await answer
+  } finally {
+    lines.close()
+  }
+}
 
 /** Seeded pseudo-random bytes from a pool of AES-CTR keystream (as in huge-stream.test.ts). */
 function* seededBytes(seed: string, total: number): Generator<Uint8Array> {
@@ -89,9 +113,13 @@ function rssOf(pid: number): number {
 before(async () => {
   dir = await makeRuntimeDir('sb-rly-')
   // Compiled, on bare node: tsx alone would add ~50 MiB to the RSS being measured.
-  const hubProgram = compileProgram('test/fixtures/programs/relay-hub.ts', `${dir.path}/build`)
-  hubProcess = await startProgram(hubProgram, [`unix:${dir.path}/hub.sock`, dir.path], 15_000, true)
-  const hubAddress = hubProcess.ready
+  const daemonProgram = compileProgram('test/fixtures/programs/relay-daemon.ts', `${dir.path}/build`)
+  daemonProcess = await startProgram(daemonProgram, [`${dir.path}/run/daemon.sock`], 15_000, true)
+  const { address: daemonAddress, publicKey } = JSON.parse(daemonProcess.ready) as {
+    address: string
+    publicKey: string
+  }
+  const daemonOptions = { keys: daemonKeys, serverKey: publicKey, compression: [] as [], waitForReady: true }
   receiver = await listen(`unix:${dir.path}/receiver.sock`, { runtimeDir: dir.path, secret, compression: [] })
   receiver.handle('sink', async (_data: unknown, ctx: HandlerContext) => {
     const hash = createHash('sha256')
@@ -106,24 +134,40 @@ before(async () => {
     receiver: relayAcceptHandler((t) => receiver.adopt(t)),
     raw: relayAcceptHandler((t) => rawAccepted.push(t)),
   }
-  for (const [instance, handler] of Object.entries(targets)) {
-    const link = await connect(hubAddress, {
-      runtimeDir: dir.path,
-      waitForReady: true,
+  for (const [name, handler] of Object.entries(targets)) {
+    const link = await connect(daemonAddress, {
+      ...daemonOptions,
       handlers: { [RELAY_ACCEPT_METHOD]: handler },
     })
     links.push(link)
-    await link.request(REGISTER_METHOD, { instance })
+    const instance = instances[name as keyof typeof instances]
+    const entry = {
+      name,
+      instance,
+      address: `unix:${dir.path}/${name}.sock`,
+      pid: process.pid,
+      user: 'test',
+      protocols: [],
+      topics: [],
+      publishes: [],
+      joinedAt: Date.now(),
+    }
+    await link.request('daemon.register', { entry })
   }
-  toHub = await connect(hubAddress, { runtimeDir: dir.path, waitForReady: true })
-  links.push(toHub)
+  toDaemon = await connect(daemonAddress, daemonOptions)
+  links.push(toDaemon)
 })
 
 after(async () => {
   for (const t of rawAccepted) t.abort()
   await Promise.allSettled(links.map((l) => l.close()))
   await receiver?.close()
-  await hubProcess?.kill()
+  if (daemonProcess !== undefined) {
+    const exited = once(daemonProcess.proc, 'exit')
+    daemonProcess.proc.stdin!.end()
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
+    await daemonProcess.kill()
+  }
   await dir?.cleanup()
 })
 
@@ -149,7 +193,7 @@ test(`direct vs relayed: ${COMPARE_BYTES / MiB} MiB each, same payload, same run
   const direct = await connect(receiver.address, options)
   const relayed = await connect(receiver.address, {
     ...options,
-    dial: (_address, signal) => dialRelayed(toHub, 'receiver', signal),
+    dial: (_address, signal) => dialRelayed(toDaemon, instances.receiver, signal),
   })
   links.push(direct, relayed)
   const directMBps = await streamTo(direct, COMPARE_BYTES, 'compare')
@@ -158,16 +202,13 @@ test(`direct vs relayed: ${COMPARE_BYTES / MiB} MiB each, same payload, same run
     `# ${COMPARE_BYTES / MiB} MiB to a sink, secret-mode session: direct ${directMBps.toFixed(0)} MB/s, relayed ${relayedMBps.toFixed(0)} MB/s (${((relayedMBps / directMBps) * 100).toFixed(0)}% of direct)`,
   )
   assert.equal(relayed.remotePublicKey, undefined) // secret mode: no static keys
-  assert.ok(
-    (await toHub.request<{ opened: number }>('hub.stats')).opened >= 1,
-    'the relayed link went through the hub',
-  )
+  assert.ok((await daemonStats()).opened >= 1, 'the relayed link went through the daemon')
 })
 
-test(`a ${budget.hugeStreamBytes / MiB} MiB raw stream relayed to a slow reader: the hub's RSS stays under 128 MiB`, async () => {
+test(`a ${budget.hugeStreamBytes / MiB} MiB raw stream relayed to a slow reader: the daemon's RSS stays under 128 MiB`, async () => {
   const total = budget.hugeStreamBytes
-  const pid = hubProcess.proc.pid!
-  const sender = await dialRelayed(toHub, 'raw')
+  const pid = daemonProcess.proc.pid!
+  const sender = await dialRelayed(toDaemon, instances.raw)
   await waitFor(() => rawAccepted.length === 1, { what: 'the raw target to accept' })
   const reader = rawAccepted[0]!
 
@@ -237,20 +278,20 @@ test(`a ${budget.hugeStreamBytes / MiB} MiB raw stream relayed to a slow reader:
     assert.equal(await readerDone, undefined, 'the reader saw a clean end')
     const seconds = (performance.now() - started) / 1000
     maxRss = Math.max(maxRss, rssOf(pid))
-    const stats = await toHub.request<{ bytesToTarget: number }>('hub.stats')
+    const stats = await daemonStats()
     console.log(
       `# ${total / MiB} MiB raw, relayed to a slow reader in ${seconds.toFixed(1)} s (${(total / 1e6 / seconds).toFixed(0)} MB/s); ` +
-        `hub RSS ${(baseline / MiB).toFixed(1)} MiB before, at most ${(maxRss / MiB).toFixed(1)} MiB (${samples} samples); ` +
+        `daemon RSS ${(baseline / MiB).toFixed(1)} MiB before, at most ${(maxRss / MiB).toFixed(1)} MiB (${samples} samples); ` +
         `in flight at most ${(maxGap / MiB).toFixed(2)} MiB, ${(gapWhileStalled / MiB).toFixed(2)} MiB while the reader stalled`,
     )
     assert.equal(consumed, total)
     assert.equal(readerHash.digest('hex'), senderHash.digest('hex'))
-    assert.ok(stats.bytesToTarget >= total, 'the stream went through the hub')
-    assert.ok(samples > 0, 'the hub RSS was sampled')
+    assert.ok(stats.bytesToTarget >= total, 'the stream went through the daemon')
+    assert.ok(samples > 0, 'the daemon RSS was sampled')
     assert.ok(gapWhileStalled >= 0, 'the reader stalled until the sender was held back')
     assert.ok(gapWhileStalled < IN_FLIGHT_LIMIT, `in flight while stalled: ${gapWhileStalled}`)
     assert.ok(maxGap < IN_FLIGHT_LIMIT, `in flight at most ${maxGap}`)
-    assert.ok(maxRss < HUB_RSS_LIMIT, `hub RSS ${maxRss} < ${HUB_RSS_LIMIT}`)
+    assert.ok(maxRss < HUB_RSS_LIMIT, `daemon RSS ${maxRss} < ${HUB_RSS_LIMIT}`)
   } finally {
     clearInterval(sampler)
     sender.abort()

@@ -1,26 +1,34 @@
 /**
- * Two OS users through the relay, and the relay sees only ciphertext. As root: an `sbtest-relay`
- * user is created (idempotently; deleted in teardown). The target peer runs here as root, on a
- * socket in root's 0700 directory; the dialer runs as sbtest-relay, so its direct connect fails
- * with EACCES and routedDial takes the hub's relay. The two run their own keys-mode session
- * (Noise IK) through a test-local hub whose socket is world-connectable and plain, so the tap
- * sees exactly the inner session's bytes. A 4 KiB random payload (compression off) goes to the
- * target and back; no 16-byte window of it appears in what the hub forwarded.
+ * Two OS users through the daemon's relay, and the relay carries only ciphertext. As root: an
+ * `sbtest-relay` user is created (idempotently; deleted in teardown). A daemon process runs with
+ * the real auth (createDaemonAuth) and a policy entry letting sbtest-relay reach 'target'. The
+ * target runs here as root, on a socket in root's 0700 directory, registered with the daemon on
+ * a link that serves relay.accept; the dialer runs as sbtest-relay, proves its OS user with the
+ * cookie challenge, and its direct connect fails with EACCES, so routedDial takes the relay. The
+ * two run their own keys-mode session (Noise IK) through it.
+ *
+ * The capture point is the target's relay.accept call: its request body is every byte the daemon
+ * forwarded toward the target, its response every byte the daemon forwards back, i.e. exactly
+ * what the daemon handled in clear (its own connections are encrypted on the wire). A 4 KiB
+ * random payload (compression off) goes to the target and back; no 16-byte window of it appears
+ * in those bytes.
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
+import { cookieLogin } from '../../src/discovery/daemon-login.ts'
 import { connect, type Link, listen, type Server } from '../../src/index.ts'
 import { relayAcceptHandler } from '../../src/peer/relay-ends.ts'
 import { RELAY_ACCEPT_METHOD } from '../../src/peer/relay-header.ts'
+import type { Handler, HandlerContext } from '../../src/rpc/types.ts'
 import { generateKeyPair } from '../../src/session/key-files.ts'
-import { type HubServer, REGISTER_METHOD, startHub } from '../helpers/relay-hub.ts'
 import { withTimeout } from '../helpers/wait.ts'
+import { type DaemonProcess, startPolicyDaemon } from './daemon-process.ts'
 
 const USER = 'sbtest-relay'
 const PAYLOAD_BYTES = 4096
@@ -28,7 +36,7 @@ const WINDOW = 16
 
 let shared = ''
 let privateDir = ''
-let hub: HubServer | undefined
+let daemon: DaemonProcess | undefined
 let target: Server | undefined
 let targetToHub: Link | undefined
 let userCreated = false
@@ -60,6 +68,26 @@ function ensureUser(): { uid: number; gid: number } {
   }
 }
 
+async function* tapped(source: AsyncIterable<Uint8Array>, into: Buffer[]): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    into.push(Buffer.from(chunk))
+    yield chunk
+  }
+}
+
+/** `handler` on relay.accept, keeping every byte of the call both ways in `into`. */
+function tapping(handler: Handler, into: Buffer[]): Handler {
+  return async (data, ctx) => {
+    const body = ctx.body === undefined ? undefined : tapped(ctx.body, into)
+    const out = (await handler(data, {
+      ...ctx,
+      body,
+      signal: ctx.signal,
+    } as HandlerContext)) as AsyncIterable<Uint8Array>
+    return tapped(out, into)
+  }
+}
+
 /** Offsets of every WINDOW-byte window of `payload` found in `capture`. */
 function windowsFound(payload: Buffer, capture: Buffer): number[] {
   const found: number[] = []
@@ -76,7 +104,7 @@ before(() => {
 after(async () => {
   await targetToHub?.close()
   await target?.close()
-  await hub?.close()
+  await daemon?.stop().catch(() => daemon?.kill())
   if (privateDir !== '') await rm(privateDir, { recursive: true, force: true })
   if (shared !== '') await rm(shared, { recursive: true, force: true })
   // Deleted whether this run created it or an earlier run left it behind.
@@ -89,9 +117,9 @@ after(async () => {
   }
 })
 
-test('a peer of another OS user reaches a private socket through the relay; the hub sees only ciphertext', async () => {
+test('a peer of another OS user reaches a private socket through the daemon; the daemon sees only ciphertext', async () => {
   const { uid, gid } = ensureUser()
-  // The hub's socket: world-connectable, as a daemon's is.
+  // The daemon's directory: 0755, so the other user reaches its socket (0666) and its own cookie dir.
   shared = await mkdtemp(join(tmpdir(), 'sb-share-'))
   await chmod(shared, 0o755)
   // The target's socket: in root's owner-only directory, out of the other user's reach.
@@ -99,10 +127,15 @@ test('a peer of another OS user reaches a private socket through the relay; the 
   await chmod(privateDir, 0o700)
 
   const captured: Buffer[] = []
-  hub = await startHub(`unix:${shared}/hub.sock`, { insecure: true }, {}, (_direction, chunk) => {
-    captured.push(Buffer.from(chunk))
-  })
-  await chmod(join(shared, 'hub.sock'), 0o666)
+  const config = join(shared, 'daemon.json')
+  await writeFile(
+    config,
+    JSON.stringify({
+      socket: join(shared, 'run', 'daemon.sock'),
+      policy: { [`os-user:${USER}`]: { reach: ['target'] } },
+    }),
+  )
+  daemon = await startPolicyDaemon(config)
 
   const targetKeys = generateKeyPair()
   const dialerKeys = generateKeyPair()
@@ -121,12 +154,33 @@ test('a peer of another OS user reaches a private socket through the relay; the 
     received.push(Buffer.from(data))
     return data
   })
-  targetToHub = await connect(hub.address, {
-    insecure: true,
+  targetToHub = await connect(daemon.address, {
+    keys: generateKeyPair(),
+    serverKey: daemon.publicKey,
     waitForReady: true,
-    handlers: { [RELAY_ACCEPT_METHOD]: relayAcceptHandler((t) => target!.adopt(t)) },
+    handlers: {
+      [RELAY_ACCEPT_METHOD]: tapping(
+        relayAcceptHandler((t) => target!.adopt(t)),
+        captured,
+      ),
+    },
   })
-  await targetToHub.request(REGISTER_METHOD, { instance: 'target-1' })
+  const toDaemon = targetToHub
+  await cookieLogin(join(shared, 'run'))((method, data) => toDaemon.request(method, data))
+  const instance = randomBytes(8).toString('hex')
+  await targetToHub.request('daemon.register', {
+    entry: {
+      name: 'target',
+      instance,
+      address: target.address,
+      pid: process.pid,
+      user: 'root',
+      protocols: [],
+      topics: [],
+      publishes: [],
+      joinedAt: Date.now(),
+    },
+  })
 
   const child = spawn(
     process.execPath,
@@ -134,9 +188,10 @@ test('a peer of another OS user reaches a private socket through the relay; the 
       '--import',
       'tsx',
       'test/fixtures/programs/relay-dialer.ts',
-      hub.address,
+      daemon.address,
+      daemon.publicKey,
       target.address,
-      'target-1',
+      instance,
       b64(targetKeys.publicKey),
     ],
     {
@@ -179,14 +234,14 @@ test('a peer of another OS user reaches a private socket through the relay; the 
   const capture = Buffer.concat(captured)
   assert.ok(
     capture.length >= 2 * PAYLOAD_BYTES,
-    `the hub forwarded the payload both ways (${capture.length} bytes)`,
+    `the daemon forwarded the payload both ways (${capture.length} bytes)`,
   )
   assert.deepEqual(
     windowsFound(payload, capture),
     [],
-    'no 16-byte window of the payload crossed the hub in clear',
+    'no 16-byte window of the payload crossed the daemon in clear',
   )
   console.log(
-    `# the hub forwarded ${capture.length} bytes; none of the ${PAYLOAD_BYTES - WINDOW + 1} windows of the payload among them`,
+    `# the daemon forwarded ${capture.length} bytes; none of the ${PAYLOAD_BYTES - WINDOW + 1} windows of the payload among them`,
   )
 })

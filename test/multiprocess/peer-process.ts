@@ -21,11 +21,14 @@ export class PeerProcess {
   uid: number | undefined
   private waiters: { match(l: PeerLine): boolean; resolve(l: PeerLine): void }[] = []
   private stderr = ''
+  /** Settles when the child exits: one listener, however many waits race it. */
+  private readonly exited: Promise<void>
 
   private constructor(
     readonly name: string,
     readonly proc: ChildProcess,
   ) {
+    this.exited = once(proc, 'exit').then(() => {})
     proc.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString()
     })
@@ -87,7 +90,7 @@ export class PeerProcess {
 
   /** The next line (from now) that matches; an error line or the process exiting fails it. */
   next(match: (l: PeerLine) => boolean, what: string, timeoutMs = 15_000): Promise<PeerLine> {
-    const exited = once(this.proc, 'exit').then(() => {
+    const exited = this.exited.then(() => {
       throw new Error(`${this.name} exited while waiting for ${what}: ${this.stderr}`)
     })
     exited.catch(() => {})

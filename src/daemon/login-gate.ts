@@ -72,8 +72,11 @@ export class LoginGate {
     if (p === undefined) return
     p.failures++
     if (p.failures < this.maxFailures) return
-    // After the failed call's answer has gone out: the client learns AUTH_FAILED for the call too.
-    setImmediate(() => this.#turnAway(conn, 'AUTH_FAILED', `${p.failures} failed logins on this connection`))
+    // After the failed call's answer has gone out, so the client learns AUTH_FAILED for the call
+    // too: the answer is queued in this turn's microtasks and the session flushes it in a
+    // setImmediate queued after this one, so the turn-away waits one more check phase.
+    const why = `${p.failures} failed logins on this connection`
+    setImmediate(() => setImmediate(() => this.#turnAway(conn, 'AUTH_FAILED', why)))
   }
 
   /** The daemon is stopping. */

@@ -95,9 +95,10 @@ export class DaemonDirectory implements Directory {
       maxRetries: Number.POSITIVE_INFINITY,
       backoffMaxMs: options.connect.backoffMaxMs ?? 1000,
     })
-    this.link.on('state', (_from, to) => {
+    this.link.on('state', (from, to) => {
+      // A login proves one connection: the next one (whose calls queue from now) logs in again.
+      if (from === 'ready') this.loggedIn = undefined
       if (to !== 'ready') return
-      this.loggedIn = undefined
       // The first connection needs no resync: nothing was registered or seen before it.
       if (this.everReady) {
         // Not carried over to the new connection, where it would come before the login (and

@@ -44,10 +44,14 @@ export const daemon: Command = {
     'Prints "listening <address>" per address and "public-key <key>" once it accepts.',
     'The config\'s "auth" section (users, policy, usersDir) turns logins on; without it the',
     'daemon is open. `hash-password` reads a password on stdin (one line) and prints its',
-    'scrypt$... hash for the config\'s users.',
+    "scrypt$... hash for the config's users.",
   ].join('\n'),
   positionals: [
-    { name: 'ACTION', description: '`hash-password`: print the hash of the password on stdin', required: false },
+    {
+      name: 'ACTION',
+      description: '`hash-password`: print the hash of the password on stdin',
+      required: false,
+    },
   ],
   options: {
     config: {
@@ -146,10 +150,12 @@ async function passwordFromStdin(stdin: NodeJS.ReadableStream): Promise<string> 
   let text = ''
   for await (const chunk of stdin) {
     text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    if (text.length > 4096) throw new UsageError('the password on stdin is longer than 4096 characters', 'daemon')
+    if (text.length > 4096)
+      throw new UsageError('the password on stdin is longer than 4096 characters', 'daemon')
   }
   const password = text.split(/\r?\n/)[0] ?? ''
-  if (password.length === 0) throw new UsageError('hash-password reads a non-empty password on stdin', 'daemon')
+  if (password.length === 0)
+    throw new UsageError('hash-password reads a non-empty password on stdin', 'daemon')
   return password
 }
 

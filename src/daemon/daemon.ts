@@ -24,9 +24,9 @@ import type { ListenOptions } from '../link/options.ts'
 import type { Server } from '../link/server.ts'
 import type { RpcConnection } from '../rpc/connection.ts'
 import { encodeKey } from '../session/key-files.ts'
-import type { DaemonAuth } from './auth.ts'
 import { createDaemonAuth, type DaemonAuthConfig } from './auth/create.ts'
 import { DEFAULT_USERS_DIR } from './auth/user-dir.ts'
+import type { DaemonAuth } from './auth.ts'
 import { loadOrCreateKeyPair, writePublicKeyFile } from './key-pair.ts'
 import { LeaseTable } from './leases.ts'
 import { type DaemonLimits, resolveLimits } from './limits.ts'
@@ -224,6 +224,7 @@ async function resolveAuth(
   home: string | undefined,
 ): Promise<DaemonAuth | undefined> {
   if (auth === undefined || isDaemonAuth(auth)) return auth
-  const usersDir = auth.usersDir ?? (home === undefined ? DEFAULT_USERS_DIR : joinPath(home, DAEMON_USERS_DIR))
+  const usersDir =
+    auth.usersDir ?? (home === undefined ? DEFAULT_USERS_DIR : joinPath(home, DAEMON_USERS_DIR))
   return createDaemonAuth({ ...auth, usersDir })
 }

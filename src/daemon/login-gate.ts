@@ -92,7 +92,11 @@ export class LoginGate {
     p.release()
   }
 
-  #turnAway(conn: RpcConnection, code: 'HANDSHAKE_BUSY' | 'HANDSHAKE_TIMEOUT' | 'AUTH_FAILED', why: string): void {
+  #turnAway(
+    conn: RpcConnection,
+    code: 'HANDSHAKE_BUSY' | 'HANDSHAKE_TIMEOUT' | 'AUTH_FAILED',
+    why: string,
+  ): void {
     this.#end(conn)
     this.#log('login-refused', { code, source: conn.remoteAddress ?? 'local', message: why })
     conn.turnAway(code, why)

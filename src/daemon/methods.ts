@@ -103,7 +103,10 @@ export function daemonMethods(c: MethodContext): Record<string, Handler> {
   const auth = c.auth
   if (auth === undefined) return methods
   /** Runs one login step; the gate learns whether it proved a principal. */
-  const counted = async (ctx: HandlerContext, step: () => Promise<Principal>): Promise<{ principal: Principal }> => {
+  const counted = async (
+    ctx: HandlerContext,
+    step: () => Promise<Principal>,
+  ): Promise<{ principal: Principal }> => {
     const conn = connOf(ctx)
     const state = c.stateOf(conn)
     let principal: Principal

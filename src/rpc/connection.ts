@@ -158,7 +158,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
 
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
   private readonly identityOf: (conn: RpcConnection) => string
-  private readonly admitSubscriber: ((conn: RpcConnection, topic: string) => ErrorCode | undefined) | undefined
+  private readonly admitSubscriber:
+    | ((conn: RpcConnection, topic: string) => ErrorCode | undefined)
+    | undefined
 
   private constructor(handlers: HandlerTable, options: ConnectionOptions, extras: ConnectionExtras) {
     super()

@@ -75,7 +75,8 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 before(async () => {
   tmp = await makeRuntimeDir('sbl-')
   users = {}
-  for (const [user, password] of Object.entries(PASSWORDS)) users[user] = { password: await hashPassword(password) }
+  for (const [user, password] of Object.entries(PASSWORDS))
+    users[user] = { password: await hashPassword(password) }
 })
 
 after(async () => {
@@ -110,7 +111,13 @@ describe('daemon password login over TCP', () => {
     for (const peer of peers) {
       await waitFor(() => peer.peers().length >= 2, { what: `${peer.name} to see the other two` })
       const others = ['alice.api', 'bob.api', 'carol.api'].filter((n) => n !== peer.name)
-      assert.deepEqual(peer.peers().map((p) => p.name).sort(), others)
+      assert.deepEqual(
+        peer
+          .peers()
+          .map((p) => p.name)
+          .sort(),
+        others,
+      )
     }
     // A name outside the account's policy is refused.
     const refused = join({
@@ -156,7 +163,9 @@ describe('daemon password login over TCP', () => {
     })
     assert.deepEqual(await d.list(), [])
     await d.closeAndWait()
-    t.diagnostic(`failed logins ms: ${failures.map((ms) => ms.toFixed(0)).join(', ')}; then a good one ${ok[0]!.toFixed(0)}`)
+    t.diagnostic(
+      `failed logins ms: ${failures.map((ms) => ms.toFixed(0)).join(', ')}; then a good one ${ok[0]!.toFixed(0)}`,
+    )
     // The first failure is answered at once, the next after 250 ms, then 500, 1000, 2000.
     for (let i = 2; i < failures.length; i++) {
       assert.ok(
@@ -182,11 +191,17 @@ describe('daemon password login over TCP', () => {
     assert.equal(await codeOf(watch.ready), 'NOT_PERMITTED')
     // Never logs in: turned away at the handshake deadline.
     await waitFor(
-      () => events.some((e) => e['daemon'] === 'gate' && e['event'] === 'login-refused' && e['code'] === 'HANDSHAKE_TIMEOUT'),
+      () =>
+        events.some(
+          (e) =>
+            e['daemon'] === 'gate' && e['event'] === 'login-refused' && e['code'] === 'HANDSHAKE_TIMEOUT',
+        ),
       { what: 'the daemon to close a connection that did not log in', timeoutMs: 5000 },
     )
     await withTimeout(
-      new Promise<void>((resolve) => (link.state === 'ready' ? link.once('state', () => resolve()) : resolve())),
+      new Promise<void>((resolve) =>
+        link.state === 'ready' ? link.once('state', () => resolve()) : resolve(),
+      ),
       5000,
       'the link to lose its connection',
     )
@@ -201,12 +216,21 @@ describe('daemon password login over TCP', () => {
     cleanups.push(() => guesser.close())
     for (let i = 0; i < 3; i++) {
       assert.equal(
-        await codeOf(guesser.request('daemon.auth.password', { user: 'alice', password: `nope-${i}` }, { timeout: 10_000 })),
+        await codeOf(
+          guesser.request(
+            'daemon.auth.password',
+            { user: 'alice', password: `nope-${i}` },
+            { timeout: 10_000 },
+          ),
+        ),
         'AUTH_FAILED',
       )
     }
     await waitFor(
-      () => events.some((e) => e['daemon'] === 'gate' && e['event'] === 'login-refused' && e['code'] === 'AUTH_FAILED'),
+      () =>
+        events.some(
+          (e) => e['daemon'] === 'gate' && e['event'] === 'login-refused' && e['code'] === 'AUTH_FAILED',
+        ),
       { what: 'the daemon to close the guessing connection', timeoutMs: 5000 },
     )
   })

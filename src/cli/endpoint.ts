@@ -164,7 +164,8 @@ export const directoryOptions: Readonly<Record<string, OptionSpec>> = {
   user: {
     type: 'string',
     valueName: 'USER',
-    description: 'log in to the daemon as this account; the password from SWITCHBOARD_PASSWORD or --password-file',
+    description:
+      'log in to the daemon as this account; the password from SWITCHBOARD_PASSWORD or --password-file',
   },
   'password-file': {
     type: 'string',

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { PassThrough } from 'node:stream'
 import { join as joinPath } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { after, test } from 'node:test'
 import { ExitCode, run } from '../../src/cli/run.ts'
 import { openDaemonDirectory } from '../../src/discovery/daemon-directory.ts'

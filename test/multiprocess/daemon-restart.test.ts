@@ -5,7 +5,7 @@
  * gets every event once, and a peer that joins after the restart is seen and reachable.
  */
 import assert from 'node:assert/strict'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
 import { after, test } from 'node:test'
 import { run } from '../../src/cli/run.ts'

@@ -5,6 +5,7 @@
  * "listening <address>" per address and "public-key <key>" on stdout once it accepts; stops on
  * SIGINT or SIGTERM.
  */
+import { hashPassword } from '../daemon/auth/password-hash.ts'
 import { checkDaemonConfig, type DaemonConfig, readDaemonConfig } from '../daemon/config.ts'
 import { startDaemon } from '../daemon/daemon.ts'
 import { type DaemonLimits, defaultDaemonLimits } from '../daemon/limits.ts'
@@ -35,13 +36,23 @@ export const daemon: Command = {
     'examples:',
     '  switchboard daemon --config /etc/switchboard/daemon.json',
     '  switchboard daemon --socket /tmp/sb/daemon.sock --tcp 0.0.0.0:4455 --log /tmp/sb/daemon.log',
+    '  printf %s "$PASSWORD" | switchboard daemon hash-password',
     '',
     `The socket defaults to ${DEFAULT_DAEMON_SOCKET} (its directory 0755, the socket 0666); the key`,
     'file to daemon.key beside it (made on first start, 0600), and the public key is written to',
     'daemon.pub beside it. Peers use it with --directory unix:PATH or join({ directory }).',
     'Prints "listening <address>" per address and "public-key <key>" once it accepts.',
+    'The config\'s "auth" section (users, policy, usersDir) turns logins on; without it the',
+    'daemon is open. `hash-password` reads a password on stdin (one line) and prints its',
+    "scrypt$... hash for the config's users.",
   ].join('\n'),
-  positionals: [],
+  positionals: [
+    {
+      name: 'ACTION',
+      description: '`hash-password`: print the hash of the password on stdin',
+      required: false,
+    },
+  ],
   options: {
     config: {
       type: 'string',
@@ -83,6 +94,12 @@ export const daemon: Command = {
     ...limitFlags,
   },
   async run(args, io) {
+    const action = args.positionals['ACTION']
+    if (action === 'hash-password') {
+      writeLine(io.stdout, await hashPassword(await passwordFromStdin(io.stdin)))
+      return ExitCode.ok
+    }
+    if (action !== undefined) throw new UsageError(`unknown daemon action '${action}'`, 'daemon')
     const o = args.options
     const fromFile: DaemonConfig = typeof o['config'] === 'string' ? readDaemonConfig(o['config']) : {}
     const flags: Record<string, unknown> = {}
@@ -111,6 +128,7 @@ export const daemon: Command = {
         ...(config.sweepMs === undefined ? {} : { sweepMs: config.sweepMs }),
         ...(config.maxConnections === undefined ? {} : { listen: { maxConnections: config.maxConnections } }),
         limits: config.limits ?? {},
+        ...(config.auth === undefined ? {} : { auth: config.auth }),
         log: (record) => {
           const { event, time: _time, ...fields } = record
           log.write(String(event), flat(fields))
@@ -125,6 +143,20 @@ export const daemon: Command = {
     }
     return ExitCode.ok
   },
+}
+
+/** The password on stdin: its first line (a trailing newline is not part of it). */
+async function passwordFromStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const chunk of stdin) {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    if (text.length > 4096)
+      throw new UsageError('the password on stdin is longer than 4096 characters', 'daemon')
+  }
+  const password = text.split(/\r?\n/)[0] ?? ''
+  if (password.length === 0)
+    throw new UsageError('hash-password reads a non-empty password on stdin', 'daemon')
+  return password
 }
 
 function integer(text: string, flag: string): number {

@@ -5,6 +5,7 @@
  * process.env.
  */
 import { readFileSync } from 'node:fs'
+import { type DaemonLogin, passwordLogin } from '../discovery/daemon-login.ts'
 import { isSwitchboardError, sbError } from '../errors.ts'
 import type { EndpointOptions } from '../link/options.ts'
 import { decodeKey } from '../session/key-files.ts'
@@ -160,12 +161,31 @@ export const directoryOptions: Readonly<Record<string, OptionSpec>> = {
     valueName: 'FILE',
     description: "the daemon's public key file, pinned (default: daemon.pub beside its socket)",
   },
+  user: {
+    type: 'string',
+    valueName: 'USER',
+    description:
+      'log in to the daemon as this account; the password from SWITCHBOARD_PASSWORD or --password-file',
+  },
+  'password-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: "the account's password, the file's first line (never a plain argument: others see argv)",
+  },
 }
 
-/** The resolve()/join() options of --directory and --daemon-key. */
-export function directoryOptionsFrom(options: ParsedArgs['options']): {
+/**
+ * The resolve()/join() options of --directory, --daemon-key and --user. The password comes from
+ * the environment (SWITCHBOARD_PASSWORD) or a file, never from argv, which every local user can
+ * read in /proc.
+ */
+export function directoryOptionsFrom(
+  options: ParsedArgs['options'],
+  env: CliIo['env'] = {},
+): {
   directory?: string
   daemonKey?: string
+  daemonLogin?: DaemonLogin
 } {
   const directory = options['directory']
   const keyFile = options['daemon-key']
@@ -177,8 +197,27 @@ export function directoryOptionsFrom(options: ParsedArgs['options']): {
       throw sbError('KEY_FILE_INVALID', `cannot read --daemon-key file ${keyFile}`, { cause: err })
     }
   }
+  const user = options['user']
+  const passwordFile = options['password-file']
+  if (typeof passwordFile === 'string' && typeof user !== 'string')
+    throw new UsageError('--password-file needs --user')
+  let daemonLogin: DaemonLogin | undefined
+  if (typeof user === 'string') {
+    let password = env?.['SWITCHBOARD_PASSWORD']
+    if (typeof passwordFile === 'string') {
+      try {
+        password = readFileSync(passwordFile, 'utf8').split(/\r?\n/)[0]
+      } catch (err) {
+        throw sbError('INVALID_ARGUMENT', `cannot read --password-file ${passwordFile}`, { cause: err })
+      }
+    }
+    if (password === undefined || password.length === 0)
+      throw new UsageError('--user needs a password in SWITCHBOARD_PASSWORD or --password-file')
+    daemonLogin = passwordLogin(user, password)
+  }
   return {
     ...(typeof directory === 'string' ? { directory } : {}),
     ...(daemonKey === undefined ? {} : { daemonKey }),
+    ...(daemonLogin === undefined ? {} : { daemonLogin }),
   }
 }

@@ -40,7 +40,7 @@ export const ls: Command = {
     ...directoryOptions,
   },
   async run(args, io) {
-    const options = { ...endpointOptions(io, false), ...directoryOptionsFrom(args.options) }
+    const options = { ...endpointOptions(io, false), ...directoryOptionsFrom(args.options, io.env) }
     const json = args.options['json'] === true
     const watching = args.options['watch'] === true
     // Watch first, then list: a change between the two is printed rather than missed.

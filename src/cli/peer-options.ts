@@ -21,7 +21,7 @@ export function joinOptionsFrom(io: CliIo, options: ParsedArgs['options']): Join
   const name = options['name']
   return {
     ...endpointOptionsFrom(io, options),
-    ...directoryOptionsFrom(options),
+    ...directoryOptionsFrom(options, io.env),
     name: typeof name === 'string' ? name : 'switchboard-cli',
   }
 }

@@ -22,7 +22,7 @@ export async function resolveTarget(
   if (parsed.kind !== 'peer') return address
   const addresses = await resolve(parsed.name, {
     ...endpointOptions(io, false),
-    ...directoryOptionsFrom(options),
+    ...directoryOptionsFrom(options, io.env),
   })
   return addresses[Math.floor(Math.random() * addresses.length)]!
 }

@@ -4,10 +4,12 @@
  *
  *   { "socket": "/run/switchboard/daemon.sock", "tcp": "0.0.0.0:4455",
  *     "keyFile": "/var/lib/switchboard/daemon.key", "log": "/var/log/switchboard/daemon.log",
- *     "limits": { "maxEntriesPerConnection": 64 }, "auth": { … } }
+ *     "limits": { "maxEntriesPerConnection": 64 },
+ *     "auth": { "users": { … }, "policy": { … }, "usersDir": "/run/switchboard/users" } }
  */
 import { readFileSync } from 'node:fs'
 import { sbError } from '../errors.ts'
+import { type DaemonAuthConfig, parseAuthSection } from './auth/create.ts'
 import { type DaemonLimits, defaultDaemonLimits } from './limits.ts'
 
 export interface DaemonConfig {
@@ -24,8 +26,8 @@ export interface DaemonConfig {
   sweepMs?: number
   /** Connections served at once per listener (each peer holds one); default 1,024. */
   maxConnections?: number
-  /** Accounts and policy, read by the auth module (docs/daemon.md §Auth); kept as given. */
-  auth?: unknown
+  /** Accounts, policy and the cookie directories (docs/daemon.md §Auth): the real auth is made from it. */
+  auth?: DaemonAuthConfig
 }
 
 const STRING_KEYS = ['tcp', 'keyFile', 'publicKeyFile', 'log'] as const
@@ -72,7 +74,7 @@ export function checkDaemonConfig(value: unknown, where: string): DaemonConfig {
     }
     out.limits = limits
   }
-  if (v['auth'] !== undefined) out.auth = v['auth']
+  if (v['auth'] !== undefined) out.auth = parseAuthSection(v['auth'], `${where}: auth`)
   return out
 }
 

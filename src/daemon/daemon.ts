@@ -13,6 +13,7 @@ import { chmod, mkdir } from 'node:fs/promises'
 import { dirname, isAbsolute, join as joinPath } from 'node:path'
 import {
   DAEMON_CHANGES_TOPIC,
+  DAEMON_USERS_DIR,
   DEFAULT_DAEMON_PORT,
   DEFAULT_DAEMON_SOCKET,
 } from '../discovery/daemon-names.ts'
@@ -23,10 +24,13 @@ import type { ListenOptions } from '../link/options.ts'
 import type { Server } from '../link/server.ts'
 import type { RpcConnection } from '../rpc/connection.ts'
 import { encodeKey } from '../session/key-files.ts'
+import { createDaemonAuth, type DaemonAuthConfig } from './auth/create.ts'
+import { DEFAULT_USERS_DIR } from './auth/user-dir.ts'
 import type { DaemonAuth } from './auth.ts'
 import { loadOrCreateKeyPair, writePublicKeyFile } from './key-pair.ts'
 import { LeaseTable } from './leases.ts'
 import { type DaemonLimits, resolveLimits } from './limits.ts'
+import { LoginGate } from './login-gate.ts'
 import { type ConnectionState, daemonMethods } from './methods.ts'
 import { daemonRelay } from './relay.ts'
 import type { RelayHubStats } from './relay-hub.ts'
@@ -41,10 +45,14 @@ export interface DaemonOptions {
   /** Where the public key is written (0644); default `daemon.pub` beside the socket. */
   publicKeyFile?: string
   /**
-   * Who clients are and what they may register. Without it the daemon is open: any client that
+   * Who clients are and what they may register: the config's `auth` section (users, policy,
+   * usersDir; made into the real auth with createDaemonAuth, its usersDir defaulting to `users`
+   * beside the socket), or a DaemonAuth. Without it the daemon is open: any client that
    * completes the handshake may register any name, as the principal of its public key.
    */
-  auth?: DaemonAuth
+  auth?: DaemonAuth | DaemonAuthConfig
+  /** With auth: failed logins one connection may make before it is closed (AUTH_FAILED). Default 3. */
+  maxLoginFailures?: number
   limits?: Partial<DaemonLimits>
   /** How often expired leases are swept, ms; default a quarter of minLeaseMs, at least 25. */
   sweepMs?: number
@@ -93,6 +101,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     await mkdir(home, { recursive: true, mode: 0o755 })
     await chmod(home, 0o755)
   }
+  const auth = await resolveAuth(options.auth, home)
   const pair = await loadOrCreateKeyPair(keyFile)
   const publicKey = encodeKey(pair.publicKey)
   const publicKeyFile =
@@ -111,13 +120,27 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const stateOf = (conn: RpcConnection): ConnectionState => {
     let state = states.get(conn)
     if (state === undefined) {
-      state = newState(conn, options.auth)
+      state = newState(conn, auth)
       states.set(conn, state)
     }
     return state
   }
-  const relay = daemonRelay({ table, auth: options.auth, stateOf, log })
-  const handlers = { ...daemonMethods({ table, auth: options.auth, stateOf, log }), ...relay.handlers }
+  // With auth, logging in is part of the handshake: it counts against the same limits and deadline.
+  const loginGate = new LoginGate(
+    {
+      timeoutMs: options.listen?.handshakeTimeoutMs,
+      maxHandshaking: options.listen?.maxHandshaking,
+      maxHandshakingPerSource: options.listen?.maxHandshakingPerSource,
+      maxFailures: options.maxLoginFailures,
+    },
+    log,
+  )
+  const loginDone = (conn: RpcConnection, ok: boolean): void => {
+    if (ok) loginGate.loggedIn(conn)
+    else loginGate.failed(conn)
+  }
+  const relay = daemonRelay({ table, auth, stateOf, log })
+  const handlers = { ...daemonMethods({ table, auth, stateOf, loginDone, log }), ...relay.handlers }
   const listenOptions: ListenOptions = {
     ...options.listen,
     keys: pair,
@@ -127,8 +150,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
 
   const track = (server: Server): void => {
     for (const [method, handler] of Object.entries(handlers)) server.handle(method, handler)
+    // Watching the directory is as private as listing it: only after a login.
+    server.gateSubscribers((conn, topic) =>
+      topic === DAEMON_CHANGES_TOPIC && stateOf(conn).principal === undefined ? 'NOT_PERMITTED' : undefined,
+    )
     server.on('connection', (conn) => {
-      stateOf(conn)
+      if (stateOf(conn).principal === undefined) loginGate.admit(conn)
       conn.once('close', (err) => {
         const state = states.get(conn)
         if (state === undefined) return
@@ -158,7 +185,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     throw err
   }
   const addresses = servers.map((s) => s.address)
-  log('start', { addresses, publicKey, auth: options.auth === undefined ? 'open' : 'configured' })
+  log('start', { addresses, publicKey, auth: auth === undefined ? 'open' : 'configured' })
 
   return {
     addresses,
@@ -171,6 +198,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     close() {
       closing ??= (async () => {
         clearInterval(sweeper)
+        loginGate.clear()
         await Promise.allSettled(servers.map((s) => s.close()))
         log('stop', {})
       })()
@@ -188,5 +216,21 @@ function newState(conn: RpcConnection, auth: DaemonAuth | undefined): Connection
     // Open daemon: a client is the key it handshook with (a fresh key per process without one).
     principal = { kind: 'account', name: keyText === undefined ? 'anonymous' : `key:${keyText}` }
   }
-  return { principal, instances: new Set(), conn, source: conn.remote, localUid: undefined }
+  // The back-off's source is the remote IP (every port of one host is one guesser).
+  return { principal, instances: new Set(), conn, source: conn.remoteAddress ?? 'local', localUid: undefined }
+}
+
+function isDaemonAuth(auth: DaemonAuth | DaemonAuthConfig): auth is DaemonAuth {
+  return typeof (auth as Partial<DaemonAuth>).beginLocal === 'function'
+}
+
+/** The auth to use: as given, or made from its config (usersDir default: `users` beside the socket). */
+async function resolveAuth(
+  auth: DaemonAuth | DaemonAuthConfig | undefined,
+  home: string | undefined,
+): Promise<DaemonAuth | undefined> {
+  if (auth === undefined || isDaemonAuth(auth)) return auth
+  const usersDir =
+    auth.usersDir ?? (home === undefined ? DEFAULT_USERS_DIR : joinPath(home, DAEMON_USERS_DIR))
+  return createDaemonAuth({ ...auth, usersDir })
 }

@@ -20,7 +20,7 @@ import type { LeaseOwner, LeaseTable } from './leases.ts'
 export interface ConnectionState extends LeaseOwner {
   /** The connection itself: the relay opens calls to a registered peer through it. */
   readonly conn: RpcConnection
-  /** The connection's remote address (for the password back-off). */
+  /** The connection's remote IP, or 'local' for the unix socket (the password back-off's source). */
   readonly source: string
   /** The uid this connection's last daemon.auth.local claimed: daemon.auth.prove proves that one. */
   localUid: number | undefined
@@ -31,6 +31,8 @@ export interface MethodContext {
   readonly auth: DaemonAuth | undefined
   /** The state of the connection a call came on. */
   stateOf(conn: RpcConnection): ConnectionState
+  /** A login on `conn` succeeded (it leaves the login gate) or failed (counted toward closing it). */
+  loginDone(conn: RpcConnection, ok: boolean): void
   log(event: string, fields: Record<string, unknown>): void
 }
 
@@ -89,7 +91,10 @@ export function daemonMethods(c: MethodContext): Record<string, Handler> {
       c.table.withdraw(c.stateOf(connOf(ctx)), instanceOf(data, 'daemon.withdraw'))
       return {}
     },
-    'daemon.list': () => c.table.list(),
+    'daemon.list': (_data, ctx) => {
+      principalFor(c.stateOf(connOf(ctx)))
+      return c.table.list()
+    },
     'daemon.suspect': (data) => {
       instanceOf(data, 'daemon.suspect')
       return {}
@@ -97,6 +102,26 @@ export function daemonMethods(c: MethodContext): Record<string, Handler> {
   }
   const auth = c.auth
   if (auth === undefined) return methods
+  /** Runs one login step; the gate learns whether it proved a principal. */
+  const counted = async (
+    ctx: HandlerContext,
+    step: () => Promise<Principal>,
+  ): Promise<{ principal: Principal }> => {
+    const conn = connOf(ctx)
+    const state = c.stateOf(conn)
+    let principal: Principal
+    try {
+      principal = await step()
+    } catch (err) {
+      c.loginDone(conn, false)
+      c.log('auth-failed', { source: state.source, code: (err as { code?: unknown }).code })
+      throw err
+    }
+    state.principal = principal
+    c.loginDone(conn, true)
+    c.log('auth', { kind: principal.kind, name: principal.name, source: state.source })
+    return { principal }
+  }
   methods['daemon.auth.local'] = (data, ctx) => {
     const uid = record(data, 'daemon.auth.local')['uid']
     if (typeof uid !== 'number' || !Number.isInteger(uid) || uid < 0 || uid > 2 ** 32 - 1)
@@ -104,34 +129,28 @@ export function daemonMethods(c: MethodContext): Record<string, Handler> {
     c.stateOf(connOf(ctx)).localUid = uid
     return auth.beginLocal(uid)
   }
-  methods['daemon.auth.prove'] = async (data, ctx) => {
-    const a = record(data, 'daemon.auth.prove')
-    // The uid is the one this connection claimed, never one named now.
-    const uid = c.stateOf(connOf(ctx)).localUid
-    if (uid === undefined) throw sbError('AUTH_FAILED', 'daemon.auth.prove before daemon.auth.local')
-    const principal = await auth.finishLocal(
-      uid,
-      text(a['cookieId'], 'cookieId'),
-      text(a['challenge'], 'challenge'),
-      text(a['clientChallenge'], 'clientChallenge'),
-      text(a['proof'], 'proof'),
-    )
-    const state = c.stateOf(connOf(ctx))
-    state.principal = principal
-    c.log('auth', { kind: principal.kind, name: principal.name, source: state.source })
-    return { principal }
-  }
-  methods['daemon.auth.password'] = async (data, ctx) => {
-    const a = record(data, 'daemon.auth.password')
-    const state = c.stateOf(connOf(ctx))
-    const principal = await auth.password(
-      text(a['user'], 'user', 256),
-      text(a['password'], 'password', 4096),
-      state.source,
-    )
-    state.principal = principal
-    c.log('auth', { kind: principal.kind, name: principal.name, source: state.source })
-    return { principal }
-  }
+  methods['daemon.auth.prove'] = (data, ctx) =>
+    counted(ctx, () => {
+      const a = record(data, 'daemon.auth.prove')
+      // The uid is the one this connection claimed, never one named now.
+      const uid = c.stateOf(connOf(ctx)).localUid
+      if (uid === undefined) throw sbError('AUTH_FAILED', 'daemon.auth.prove before daemon.auth.local')
+      return auth.finishLocal(
+        uid,
+        text(a['cookieId'], 'cookieId'),
+        text(a['challenge'], 'challenge'),
+        text(a['clientChallenge'], 'clientChallenge'),
+        text(a['proof'], 'proof'),
+      )
+    })
+  methods['daemon.auth.password'] = (data, ctx) =>
+    counted(ctx, () => {
+      const a = record(data, 'daemon.auth.password')
+      return auth.password(
+        text(a['user'], 'user', 256),
+        text(a['password'], 'password', 4096),
+        c.stateOf(connOf(ctx)).source,
+      )
+    })
   return methods
 }

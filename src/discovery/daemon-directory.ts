@@ -3,8 +3,10 @@
  *
  * - publish registers the entry with a lease; one timer heartbeats every entry at a third of
  *   the lease; withdraw ends it. list asks the daemon. watch follows the daemon's changes topic.
- * - Each new connection (the first, a reconnect, a restarted daemon) first logs in, then
- *   registers every entry again, then lists and reports the joins missed meanwhile; an entry
+ * - Each new connection (the first, a reconnect, a restarted daemon) first logs in (a daemon with
+ *   auth refuses register, list and watching its changes before that), then registers every
+ *   entry again, subscribes to the changes again, then lists and reports the joins missed
+ *   meanwhile; an entry
  *   the list lacks is reported as a leave only if it is still missing one lease later (after a
  *   restart the others register again one by one: they are not gone).
  *   A heartbeat the daemon does not know (LEASE_UNKNOWN) or a registration refused for want of
@@ -60,6 +62,8 @@ export class DaemonDirectory implements Directory {
   private readonly view = new KnownEntries()
   private readonly watchers = new Set<(change: DirectoryChange) => void>()
   private subscription: Subscription<DirectoryChange> | undefined
+  /** Someone watches: each connection subscribes to the daemon's changes once it has logged in. */
+  private watching = false
   /** The login on the current connection, once started. */
   private loggedIn: Promise<void> | undefined
   private resyncing: Promise<void> | undefined
@@ -91,11 +95,18 @@ export class DaemonDirectory implements Directory {
       maxRetries: Number.POSITIVE_INFINITY,
       backoffMaxMs: options.connect.backoffMaxMs ?? 1000,
     })
-    this.link.on('state', (_from, to) => {
+    this.link.on('state', (from, to) => {
+      // A login proves one connection: the next one (whose calls queue from now) logs in again.
+      if (from === 'ready') this.loggedIn = undefined
       if (to !== 'ready') return
-      this.loggedIn = undefined
       // The first connection needs no resync: nothing was registered or seen before it.
-      if (this.everReady) this.startResync()
+      if (this.everReady) {
+        // Not carried over to the new connection, where it would come before the login (and
+        // be refused): the resync subscribes again once logged in.
+        this.subscription?.close()
+        this.subscription = undefined
+        this.startResync()
+      }
       this.everReady = true
     })
     this.link.on('error', (err) => this.report(err))
@@ -135,7 +146,7 @@ export class DaemonDirectory implements Directory {
    */
   async list(): Promise<PeerEntry[]> {
     this.assertOpen()
-    if (this.subscription !== undefined && this.link.state !== 'ready') {
+    if (this.watching && this.link.state !== 'ready') {
       return this.view.list()
     }
     return this.fetchList()
@@ -144,13 +155,14 @@ export class DaemonDirectory implements Directory {
   watch(onChange: (change: DirectoryChange) => void): () => void {
     this.assertOpen()
     this.watchers.add(onChange)
-    if (this.subscription === undefined) {
-      this.subscription = this.link.subscribe<DirectoryChange>(DAEMON_CHANGES_TOPIC, {
-        onEvent: (change: DirectoryChange) => this.heard(change),
-      })
-      this.subscription.ready.catch((err: SwitchboardError) => this.report(err))
+    if (!this.watching) {
+      this.watching = true
       // What the watches know starts as the daemon's list now (reported: nothing, it is "now").
-      this.viewSeeded = this.seedView().catch((err: SwitchboardError) => this.report(err))
+      this.viewSeeded = (async () => {
+        await this.ensureLogin()
+        this.subscribe()
+        await this.seedView()
+      })().catch((err: SwitchboardError) => this.report(err))
     }
     return () => {
       this.watchers.delete(onChange)
@@ -195,6 +207,15 @@ export class DaemonDirectory implements Directory {
 
   private call<T>(method: string, data: unknown): Promise<T> {
     return this.link.request<T>(method, data, { timeout: this.timeout, idempotent: true })
+  }
+
+  /** Subscribes to the daemon's changes on the current connection (after its login). */
+  private subscribe(): void {
+    if (this.closed || this.subscription !== undefined) return
+    this.subscription = this.link.subscribe<DirectoryChange>(DAEMON_CHANGES_TOPIC, {
+      onEvent: (change: DirectoryChange) => this.heard(change),
+    })
+    this.subscription.ready.catch((err: SwitchboardError) => this.report(err))
   }
 
   private ensureLogin(): Promise<void> {
@@ -278,8 +299,9 @@ export class DaemonDirectory implements Directory {
     for (const entry of [...this.entries.values()]) {
       if (this.entries.get(entry.instance) === entry) await this.register(entry)
     }
-    if (this.subscription === undefined) return
+    if (!this.watching) return
     await this.viewSeeded
+    this.subscribe()
     let entries: PeerEntry[] = []
     for (let i = 0; i < RELIST_TRIES; i++) {
       const before = this.changesHeard
@@ -318,6 +340,7 @@ export class DaemonDirectory implements Directory {
   }
 
   private async fetchList(): Promise<PeerEntry[]> {
+    await this.ensureLogin()
     const raw = await this.call<unknown>('daemon.list', {})
     if (!Array.isArray(raw)) throw sbError('PROTOCOL_ERROR', 'daemon.list did not answer a list')
     const out: PeerEntry[] = []

@@ -8,7 +8,9 @@ export const DEFAULT_DAEMON_SOCKET = '/run/switchboard/daemon.sock'
 export const DEFAULT_DAEMON_PORT = 4455
 /** The topic on which the daemon publishes every join, leave and change. */
 export const DAEMON_CHANGES_TOPIC = 'daemon.changes'
-/** Where the daemon keeps each local user's 0700 cookie directory, relative to its socket's directory. */
+/**
+ * Where the daemon keeps each local user's 0700 cookie directory by default, relative to its
+ * socket's directory (`/run/switchboard/users` for the default socket); the file format is
+ * daemon-cookie.ts's.
+ */
 export const DAEMON_USERS_DIR = 'users'
-/** The cookie file in a user's directory: lines of `<cookieId> <created ms> <cookie hex>`. */
-export const DAEMON_COOKIE_FILE = 'cookies'

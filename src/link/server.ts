@@ -3,7 +3,7 @@
  * fans published events out to subscribed clients, and closes gracefully (GOAWAY, drain).
  */
 import { EventEmitter } from 'node:events'
-import { SwitchboardError, sbError } from '../errors.ts'
+import { type ErrorCode, SwitchboardError, sbError } from '../errors.ts'
 import { RpcConnection } from '../rpc/connection.ts'
 import type { ContractHandlers, ContractOptions, Protocol } from '../rpc/contract.ts'
 import type { ProtocolPublisher } from '../rpc/contract-client.ts'
@@ -89,6 +89,7 @@ export class Server extends EventEmitter<ServerEvents> {
   private closing: Promise<void> | undefined
   /** Bounds handshakes in progress, globally and per source IP (HANDSHAKE_BUSY beyond). */
   private readonly gate: HandshakeGate
+  private subscriberGate: ((conn: RpcConnection, topic: string) => ErrorCode | undefined) | undefined
 
   /** @internal use listen(). */
   constructor(options: ListenOptions) {
@@ -134,6 +135,14 @@ export class Server extends EventEmitter<ServerEvents> {
     const options = { ...this.options, admitTls: (source: string | undefined) => this.gate.enter(source) }
     this.listener = await listenTransport(address, options, (t) => this.accept(t))
     this.address = this.listener.address
+  }
+
+  /**
+   * @internal Asked whenever a client subscribes to a topic: a code refuses the subscription (its
+   * `ready` rejects with it). The daemon refuses clients that have not logged in.
+   */
+  gateSubscribers(gate: (conn: RpcConnection, topic: string) => ErrorCode | undefined): void {
+    this.subscriberGate = gate
   }
 
   /** Registers the handler for `method`; every connection (present and future) uses it. */
@@ -199,6 +208,7 @@ export class Server extends EventEmitter<ServerEvents> {
       subscribers: this.subscribers,
       identityOf: peerIdentity,
       protocols: offered,
+      admitSubscriber: (conn, topic) => this.subscriberGate?.(conn, topic),
       onReady: (conn) => {
         admitted()
         if (this.closing !== undefined) return conn.turnAway('GOING_AWAY', 'server is closing')

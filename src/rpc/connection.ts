@@ -85,6 +85,11 @@ export interface ConnectionExtras {
   subscribers?: SubscriberRegistry
   /** The protocols this side offers (its contracts), put in the hello. */
   protocols?: readonly ProtocolOffer[]
+  /**
+   * Asked when the peer subscribes to a topic: a code refuses it (the subscriber's `ready`
+   * rejects with it), undefined admits it. A daemon refuses clients that have not logged in.
+   */
+  admitSubscriber?: (conn: RpcConnection, topic: string) => ErrorCode | undefined
 }
 
 /** Handlers looked up by method name; shared by every connection of a server. */
@@ -153,6 +158,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
 
   readonly dedupe: { table: DedupeTable; keyOf(messageId: number): string } | undefined
   private readonly identityOf: (conn: RpcConnection) => string
+  private readonly admitSubscriber:
+    | ((conn: RpcConnection, topic: string) => ErrorCode | undefined)
+    | undefined
 
   private constructor(handlers: HandlerTable, options: ConnectionOptions, extras: ConnectionExtras) {
     super()
@@ -162,6 +170,7 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
     const identityOf = extras.identityOf ?? (() => '')
     this.identityOf = identityOf
     this.peerTopics = new PeerSubscriptions(this, extras.subscribers ?? new SubscriberRegistry(options))
+    this.admitSubscriber = extras.admitSubscriber
     const table = extras.dedupe
     let prefix: string | undefined
     this.dedupe =
@@ -410,6 +419,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
   }
 
   /** @internal the registry key of the peer's subscription to `topic`: who, which link, topic. */
+  /** @internal PublisherHost: the owner's verdict on the peer subscribing to `topic`. */
+  refuseSubscriber(topic: string): ErrorCode | undefined {
+    return this.admitSubscriber?.(this, topic)
+  }
+
   subscriberKey(topic: string): string {
     return `${this.identityOf(this)}\0${this.peerLinkId}\0${topic}`
   }
@@ -722,6 +736,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> implements Con
 
   get remote(): string {
     return this.session.transport.remote
+  }
+
+  /** For TCP and TLS the remote IP (no port), else undefined: the key of per-source limits. */
+  get remoteAddress(): string | undefined {
+    return this.session.transport.remoteAddress
   }
 
   /** The peer's link id (hex): stable across a dialer's reconnects. */

@@ -4,7 +4,7 @@
  * request, acknowledges it, passes the subscriber's credit on, and detaches the streams when the
  * connection ends so they wait for the subscriber to resume.
  */
-import { wireCodeOf } from '../errors.ts'
+import { type ErrorCode, wireCodeOf } from '../errors.ts'
 import type { Channel } from '../mux/channel.ts'
 import { decodeSubscribeRequest, SubscribeAck, type SubscribeRequest } from './subscribe-request.ts'
 import type { SubscriberRegistry } from './subscriber-registry.ts'
@@ -13,6 +13,8 @@ import type { EventWriter, SubscriberStream } from './subscriber-stream.ts'
 export interface PublisherHost extends EventWriter {
   /** The registry key of the peer's subscription to `topic` (who, which link, topic). */
   subscriberKey(topic: string): string
+  /** A code when the owner refuses the peer's subscription to `topic` (it has not logged in, say). */
+  refuseSubscriber?(topic: string): ErrorCode | undefined
 }
 
 const ignore = { onData() {}, onEnd() {}, onReset() {}, onWritable() {} }
@@ -66,6 +68,11 @@ export class PeerSubscriptions {
             request = decodeSubscribeRequest(data)
           } catch {
             ch.reset(wireCodeOf('PROTOCOL_ERROR'))
+            return
+          }
+          const refused = this.host.refuseSubscriber?.(topic)
+          if (refused !== undefined) {
+            ch.reset(wireCodeOf(refused))
             return
           }
           const got = this.registry.subscribe(this.host.subscriberKey(topic), topic, request)

@@ -1,11 +1,14 @@
 /**
  * `switchboard daemon` in-process: the config file and flags (a flag wins), the JSON-lines log,
  * a graceful stop, bad settings refused with a code or a usage error; and `call sb:NAME
- * --directory`, `pub --directory` reaching peers that joined through the daemon.
+ * --directory`, `pub --directory` reaching peers that joined through the daemon; `daemon
+ * hash-password` and a config with accounts, logged in to by `ls --user` with the password
+ * from SWITCHBOARD_PASSWORD.
  */
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join as joinPath } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { after, test } from 'node:test'
 import { ExitCode, run } from '../../src/cli/run.ts'
 import { openDaemonDirectory } from '../../src/discovery/daemon-directory.ts'
@@ -110,5 +113,49 @@ test('call sb:NAME --directory and pub --directory reach peers joined through th
     await svc.leave()
     io.stop()
     await exited
+  }
+})
+
+test('daemon hash-password, a config with accounts, and ls --user with SWITCHBOARD_PASSWORD', async () => {
+  const hashIo = captureIo({ stdin: new PassThrough().end('s3cret-pw\n') })
+  assert.equal(await run(['daemon', 'hash-password'], hashIo), ExitCode.ok, hashIo.err())
+  const hash = hashIo.out().trim()
+  assert.match(hash, /^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/)
+
+  const config = joinPath(tmp.path, 'auth.json')
+  const keyFile = joinPath(tmp.path, 'auth.key')
+  const pubFile = joinPath(tmp.path, 'auth.pub')
+  writeFileSync(
+    config,
+    JSON.stringify({
+      socket: false,
+      tcp: '127.0.0.1:0',
+      keyFile,
+      publicKeyFile: pubFile,
+      auth: { users: { ops: { password: hash } }, usersDir: joinPath(tmp.path, 'auth-users') },
+    }),
+  )
+  const io = captureIo()
+  const exited = run(['daemon', '--config', config], io)
+  const address = (await io.lineStartingWith('listening ', 'the daemon to listen')).slice('listening '.length)
+  const key = (await io.lineStartingWith('public-key ', 'the public key')).slice('public-key '.length)
+  try {
+    const ls = ['ls', '--json', '--directory', address, '--daemon-key', pubFile]
+    const good = captureIo({ env: { SWITCHBOARD_PASSWORD: 's3cret-pw' } })
+    assert.equal(await run([...ls, '--user', 'ops'], good), ExitCode.ok, good.err())
+    assert.deepEqual(JSON.parse(good.out()), [])
+    const wrong = captureIo({ env: { SWITCHBOARD_PASSWORD: 'guess' } })
+    assert.equal(await run([...ls, '--user', 'ops'], wrong), ExitCode.failed)
+    assert.match(wrong.err(), /AUTH_FAILED/)
+    const anonymous = captureIo()
+    assert.equal(await run(ls, anonymous), ExitCode.failed)
+    assert.match(anonymous.err(), /NOT_PERMITTED/)
+    const noPassword = captureIo()
+    assert.equal(await run([...ls, '--user', 'ops'], noPassword), ExitCode.usage)
+    assert.match(noPassword.err(), /SWITCHBOARD_PASSWORD or --password-file/)
+    assert.ok(readFileSync(pubFile, 'utf8').includes(key), 'the key the CLI pinned is the one it printed')
+  } finally {
+    io.stop()
+    assert.equal(await withTimeout(exited, 10_000, 'the daemon to stop'), ExitCode.ok)
   }
 })

@@ -16,7 +16,6 @@ import { isSwitchboardError } from '../../src/errors.ts'
 import { join } from '../../src/peer/join.ts'
 import { generateKeyPair } from '../../src/session/key-files.ts'
 import { startFaultProxy } from '../../src/testing/fault-proxy.ts'
-import { testDaemonAuth } from '../helpers/daemon-auth.ts'
 import { makeRuntimeDir } from '../helpers/tmp.ts'
 import { waitFor, withTimeout } from '../helpers/wait.ts'
 
@@ -38,8 +37,17 @@ async function setup(limits = {}) {
   const tmp = await makeRuntimeDir('sbd-')
   const home = joinPath(tmp.path, 'run')
   const socket = joinPath(home, 'daemon.sock')
-  const auth = testDaemonAuth({ home, mayRegister: (_p, name) => name !== 'forbidden' })
-  const daemon = await startDaemon({ socket, auth, limits: { minLeaseMs: 50, ...limits } })
+  // The real auth: the cookie challenge in `users` beside the socket, and a policy that lets
+  // every user register the test's names (a…, b…) and nothing else.
+  const auth = { logins: 0 }
+  const daemon = await startDaemon({
+    socket,
+    auth: { policy: { '*': { register: ['a*', 'b*'] } } },
+    limits: { minLeaseMs: 50, ...limits },
+    log: (record) => {
+      if (record['event'] === 'auth') auth.logins++
+    },
+  })
   const address = `unix:${socket}`
   const client = (login = true, leaseMs = 300) =>
     openDaemonDirectory({
@@ -106,7 +114,7 @@ describe('daemon directory', () => {
       (await d2.list()).map((e) => e.instance),
       ['a1', 'a2'],
     )
-    assert.ok(s.auth.cookiesIssued >= 2)
+    assert.ok(s.auth.logins >= 2)
   })
 
   test('watch sees join, change and leave; a lease without heartbeats ends', async () => {
@@ -282,7 +290,7 @@ describe('daemon directory', () => {
     cleanups.push(async () => d.close())
     await d.publish(entry('a', 'a1'))
     await waitFor(() => seen.length === 1, { what: 'the join' })
-    const issued = s.auth.cookiesIssued
+    const issued = s.auth.logins
     for (let cut = 0; cut < 3; cut++) {
       const back = waitFor<[string, string]>(d.link, 'state', {
         what: 'the link to reconnect',
@@ -293,7 +301,7 @@ describe('daemon directory', () => {
     }
     // It logged in again on the new connections, and a heartbeat or a re-registration moved the
     // lease over (the same principal): still one join, no leave, no churn.
-    await waitFor(() => s.auth.cookiesIssued > issued, { what: 'a login on a new connection' })
+    await waitFor(() => s.auth.logins > issued, { what: 'a login on a new connection' })
     const until = performance.now() + 4500
     await waitFor(() => performance.now() >= until, { what: 'two leases to pass', intervalMs: 50 })
     assert.deepEqual(
@@ -341,7 +349,7 @@ describe('daemon directory', () => {
     await dies.closeAndWait()
     const again = await startDaemon({
       socket: s.socket,
-      auth: testDaemonAuth({ home: s.home }),
+      auth: {},
       limits: { minLeaseMs: 50 },
     })
     cleanups.push(() => again.close())

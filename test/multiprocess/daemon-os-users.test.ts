@@ -1,26 +1,34 @@
 /**
- * The cookie challenge between two real OS users. As root, the test creates the system users
+ * The cookie challenge between two real OS users, and the daemon serving both. As root, the test creates the system users
  * `sbtest-a` and `sbtest-b` (idempotently; deleted at the end), runs the daemon's side here (as
  * root, as the daemon runs) and each client in its own process spawned with that user's uid and
  * gid, which the child reports back. User A passes the challenge for uid A; asked to answer for
  * uid B it cannot read B's 0700 directory (EACCES) and so cannot; a made-up proof for uid B is
- * AUTH_FAILED at the daemon. When not root this test fails, saying it needs root.
+ * AUTH_FAILED at the daemon. Then a real daemon (here, as root) on a unix socket with a policy:
+ * each user's peer, in its own process with that user's uid, joins through the socket with its
+ * cookie login, and a name the policy gives the other user is NOT_PERMITTED. When not root this
+ * test fails, saying it needs root.
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { access, chmod, constants, lstat } from 'node:fs/promises'
+import { access, chmod, chown, constants, lstat, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { createDaemonAuth } from '../../src/daemon/auth/create.ts'
 import type { DaemonAuth } from '../../src/daemon/auth.ts'
+import { startDaemon } from '../../src/daemon/daemon.ts'
+import { openDaemonDirectory } from '../../src/discovery/daemon-directory.ts'
+import { cookieLogin } from '../../src/discovery/daemon-login.ts'
+import { generateKeyPair } from '../../src/session/key-files.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
-import { withTimeout } from '../helpers/wait.ts'
+import { waitFor, withTimeout } from '../helpers/wait.ts'
 
 const run = promisify(execFile)
 const USERS = ['sbtest-a', 'sbtest-b'] as const
 const FIXTURE = new URL('../fixtures/programs/prove-local-user.ts', import.meta.url).pathname
+const PEER = new URL('../fixtures/programs/daemon-user-peer.ts', import.meta.url).pathname
 const REPO = new URL('../../', import.meta.url).pathname
 
 interface Ids {
@@ -62,6 +70,7 @@ before(async () => {
   // The clients, as the test users, must read the fixture and the repo's node_modules (tsx).
   for (const path of [
     FIXTURE,
+    PEER,
     join(REPO, 'node_modules/tsx/package.json'),
     join(REPO, 'src/discovery/daemon-cookie.ts'),
   ]) {
@@ -174,4 +183,89 @@ test("A's valid proof for its own uid does not open B's login (the challenge is 
   await assert.rejects(auth.finishLocal(b.uid, cookieId, challenge, answer.clientChallenge!, answer.proof!), {
     code: 'AUTH_FAILED',
   })
+})
+
+/** Runs the peer fixture as `user` until its stdin ends; resolves with its ready line. */
+async function peerAs(user: string, args: string[]) {
+  const { uid, gid } = ids.get(user)!
+  const child = spawn(process.execPath, ['--import', 'tsx', PEER, ...args], {
+    cwd: REPO,
+    uid,
+    gid,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp!.path },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const line = /^ready (.*)$/m.exec(out)
+      if (line !== null) resolve(JSON.parse(line[1]!) as Record<string, unknown>)
+    })
+    child.once('exit', (code) => reject(new Error(`peer as ${user} exited ${code}: ${err}`)))
+  })
+  const line = await withTimeout(ready, 30_000, `the peer as ${user} to join`)
+  const stop = async (): Promise<number> => {
+    const exited = once(child, 'exit')
+    child.stdin.end()
+    const [code] = (await withTimeout(exited, 10_000, `the peer as ${user} to leave`)) as [number]
+    return code
+  }
+  return { line, stop }
+}
+
+test("two OS users register through the daemon's unix socket with their cookies; a name the policy gives the other is NOT_PERMITTED", async () => {
+  const home = join(tmp!.path, 'run')
+  const socket = join(home, 'daemon.sock')
+  const logins: string[] = []
+  const daemon = await startDaemon({
+    socket,
+    auth: {
+      policy: {
+        'os-user:sbtest-a': { register: ['alpha.*'] },
+        'os-user:sbtest-b': { register: ['beta.*'] },
+      },
+    },
+    log: (r) => {
+      if (r['event'] === 'auth') logins.push(`${r['kind']}:${r['name']}`)
+    },
+  })
+  try {
+    const peers = []
+    for (const [user, name, forbidden] of [
+      ['sbtest-a', 'alpha.a', 'beta.a'],
+      ['sbtest-b', 'beta.b', 'alpha.b'],
+    ] as const) {
+      const { uid, gid } = ids.get(user)!
+      // Each peer's own runtime directory: private to its user, as join() expects.
+      const runtimeDir = join(tmp!.path, `rt-${user}`)
+      await mkdir(runtimeDir, { recursive: true, mode: 0o700 })
+      await chown(runtimeDir, uid, gid)
+      const peer = await peerAs(user, [socket, runtimeDir, name, forbidden])
+      assert.equal(peer.line['uid'], uid, `the peer really ran as ${user}`)
+      assert.equal(peer.line['gid'], gid)
+      assert.equal(peer.line['forbidden'], 'NOT_PERMITTED', `${user} registering ${forbidden}`)
+      peers.push(peer)
+    }
+    assert.ok(logins.includes('os-user:sbtest-a') && logins.includes('os-user:sbtest-b'), logins.join(' '))
+    // root (this process) logs in with its own cookie and sees both, each as its own user.
+    const root = openDaemonDirectory({
+      address: `unix:${socket}`,
+      connect: { keys: generateKeyPair(), serverKey: daemon.publicKey },
+      login: cookieLogin(home),
+    })
+    try {
+      const entries = await root.list()
+      assert.deepEqual(entries.map((e) => e.name).sort(), ['alpha.a', 'beta.b'])
+      assert.deepEqual(entries.map((e) => e.instance).sort(), peers.map((p) => p.line['instance']).sort())
+    } finally {
+      await root.closeAndWait()
+    }
+    for (const peer of peers) assert.equal(await peer.stop(), 0)
+    await waitFor(() => daemon.size === 0, { what: 'both peers to leave' })
+  } finally {
+    await daemon.close()
+  }
 })

@@ -16,6 +16,8 @@ export interface DaemonProcess {
   readonly proc: ChildProcess
   readonly address: string
   readonly publicKey: string
+  /** Every line it printed so far. */
+  readonly lines: readonly string[]
   /** kill -9, then wait for the exit. */
   kill(): Promise<void>
   /** SIGTERM (a graceful stop), then wait for the exit. */
@@ -44,22 +46,22 @@ function spawnAndWait(
       reject(new Error(`the daemon exited (${code}) before it was ready: ${stderr}`)),
     )
   })
-  return { proc, started }
+  return { proc, started, seen }
 }
 
-function handle(proc: ChildProcess, address: string, publicKey: string): DaemonProcess {
+function handle(proc: ChildProcess, address: string, publicKey: string, lines: string[]): DaemonProcess {
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return
     const exited = once(proc, 'exit')
     proc.kill(signal)
     await withTimeout(exited, 10_000, `the daemon to exit on ${signal}`)
   }
-  return { proc, address, publicKey, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') }
+  return { proc, address, publicKey, lines, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') }
 }
 
 /** `switchboard daemon --socket SOCKET …args` (an open daemon: no auth configured). */
 export async function startCliDaemon(socket: string, args: string[] = []): Promise<DaemonProcess> {
-  const { proc, started } = spawnAndWait([cli, 'daemon', '--socket', socket, ...args], (lines) => {
+  const { proc, started, seen } = spawnAndWait([cli, 'daemon', '--socket', socket, ...args], (lines) => {
     const listening = lines.find((l) => l.startsWith('listening unix:'))
     const key = lines.find((l) => l.startsWith('public-key '))
     return listening === undefined || key === undefined
@@ -67,19 +69,19 @@ export async function startCliDaemon(socket: string, args: string[] = []): Promi
       : { address: listening.slice('listening '.length), publicKey: key.slice('public-key '.length) }
   })
   const got = await withTimeout(started, 20_000, 'switchboard daemon to listen')
-  return handle(proc, got.address, got.publicKey)
+  return handle(proc, got.address, got.publicKey, seen)
 }
 
-/** The fixture daemon with the tests' cookie auth, on SOCKET. */
+/** The fixture daemon with the real auth (cookie logins, no policy), on SOCKET. */
 export async function startAuthDaemon(socket: string, minLeaseMs = 100): Promise<DaemonProcess> {
-  const { proc, started } = spawnAndWait([withAuth, socket, String(minLeaseMs)], (lines) => {
+  const { proc, started, seen } = spawnAndWait([withAuth, socket, String(minLeaseMs)], (lines) => {
     const ready = lines.find((l) => l.startsWith('ready '))
     if (ready === undefined) return undefined
     const o = JSON.parse(ready.slice(6)) as { addresses: string[]; publicKey: string }
     return { address: o.addresses[0]!, publicKey: o.publicKey }
   })
   const got = await withTimeout(started, 20_000, 'the daemon to start')
-  return handle(proc, got.address, got.publicKey)
+  return handle(proc, got.address, got.publicKey, seen)
 }
 
 /**
@@ -88,7 +90,7 @@ export async function startAuthDaemon(socket: string, minLeaseMs = 100): Promise
  * Its address is the last one it listens on (TCP when it has both).
  */
 export async function startPolicyDaemon(configFile: string, wrap: string[] = []): Promise<DaemonProcess> {
-  const { proc, started } = spawnAndWait(
+  const { proc, started, seen } = spawnAndWait(
     [withPolicy, configFile],
     (lines) => {
       const ready = lines.find((l) => l.startsWith('ready '))
@@ -99,5 +101,5 @@ export async function startPolicyDaemon(configFile: string, wrap: string[] = [])
     wrap,
   )
   const got = await withTimeout(started, 20_000, 'the daemon to start')
-  return handle(proc, got.address, got.publicKey)
+  return handle(proc, got.address, got.publicKey, seen)
 }

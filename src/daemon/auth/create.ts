@@ -5,6 +5,7 @@
  * `policy` (docs/daemon.md, Authentication).
  */
 import { readFile } from 'node:fs/promises'
+import { isAbsolute } from 'node:path'
 import { sbError } from '../../errors.ts'
 import type { DaemonAuth } from '../auth.ts'
 import { Accounts, type AccountsConfig } from './accounts.ts'
@@ -50,6 +51,24 @@ export function parseAuthConfig(value: unknown, where = 'auth config'): AuthFile
     ...(o['users'] === undefined ? {} : { users: o['users'] as AccountsConfig }),
     ...(o['policy'] === undefined ? {} : { policy: o['policy'] as PolicyConfig }),
   }
+}
+
+/**
+ * The `auth` section of the daemon's config file: `users`, `policy` and `usersDir`, nothing else
+ * (a misspelt key would silently weaken the policy). INVALID_ARGUMENT naming the bad part.
+ */
+export function parseAuthSection(value: unknown, where: string): AuthFileConfig & { usersDir?: string } {
+  const checked = parseAuthConfig(value, where)
+  const o = value as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (key !== 'users' && key !== 'policy' && key !== 'usersDir')
+      throw sbError('INVALID_ARGUMENT', `${where}: unknown setting '${key}' (users, policy, usersDir)`)
+  }
+  const usersDir = o['usersDir']
+  if (usersDir === undefined) return checked
+  if (typeof usersDir !== 'string' || !isAbsolute(usersDir))
+    throw sbError('INVALID_ARGUMENT', `${where}: usersDir must be an absolute path`)
+  return { ...checked, usersDir }
 }
 
 /** Reads and checks a JSON file holding `users` and `policy`. */

@@ -12,11 +12,12 @@
 import type { Stats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, rmdir } from 'node:fs/promises'
 import { dirname, isAbsolute, join } from 'node:path'
+import { DAEMON_USERS_DIR, DEFAULT_DAEMON_SOCKET } from '../../discovery/daemon-names.ts'
 import { isSwitchboardError, type SwitchboardError, sbError } from '../../errors.ts'
 import { errnoCode } from '../../internal/errno.ts'
 
-/** The default `<usersDir>`: beside the daemon's machine-wide socket. */
-export const DEFAULT_USERS_DIR = '/run/switchboard/users'
+/** The default `<usersDir>`: `users` beside the daemon's machine-wide socket, where clients look. */
+export const DEFAULT_USERS_DIR = join(dirname(DEFAULT_DAEMON_SOCKET), DAEMON_USERS_DIR)
 
 const STICKY = 0o1000
 

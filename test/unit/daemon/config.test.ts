@@ -22,7 +22,11 @@ test('a full config is read as given', () => {
     sweepMs: 250,
     maxConnections: 4096,
     limits: { maxEntriesPerConnection: 8, maxLeaseMs: 60_000 },
-    auth: { accounts: [] },
+    auth: {
+      users: { ci: { publicKeys: ['-0bL-QRquafhiS7hlvOYVlyTyL1rt0K4SiUzpaRXZlA'] } },
+      policy: { 'account:ci': { register: ['build-?'] } },
+      usersDir: '/run/switchboard/users',
+    },
   }
   writeFileSync(file, JSON.stringify(config))
   assert.deepEqual(readDaemonConfig(file), config)
@@ -40,6 +44,10 @@ test('bad settings are INVALID_ARGUMENT naming them', () => {
     [{ limits: [] }, /limits must be an object/],
     [{ limits: { maxThings: 1 } }, /unknown limit 'maxThings'/],
     [{ limits: { maxEntries: 0 } }, /limits.maxEntries must be a positive integer/],
+    [{ auth: { accounts: [] } }, /auth: unknown setting 'accounts'/],
+    [{ auth: { usersDir: 'users' } }, /usersDir must be an absolute path/],
+    [{ auth: { users: { ops: { password: 'plain' } } } }, /users.ops: not a scrypt hash/],
+    [{ auth: { policy: { bob: {} } } }, /policy.bob: keys are/],
   ]
   for (const [value, message] of bad) {
     assert.throws(

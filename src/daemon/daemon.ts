@@ -21,7 +21,7 @@ import type { DirectoryChange } from '../discovery/types.ts'
 import { sbError } from '../errors.ts'
 import { listen } from '../link/api.ts'
 import type { ListenOptions } from '../link/options.ts'
-import type { Server } from '../link/server.ts'
+import { peerIdentity, type Server } from '../link/server.ts'
 import type { RpcConnection } from '../rpc/connection.ts'
 import { encodeKey } from '../session/key-files.ts'
 import { createDaemonAuth, type DaemonAuthConfig } from './auth/create.ts'
@@ -146,6 +146,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     keys: pair,
     // Any client key completes the handshake: the auth seam, not an allow list, decides who it is.
     allow: () => true,
+    // A client without a key pair that pinned ours runs Noise NK: the daemon is proven, the
+    // client is nobody until it logs in.
+    acceptAnonymousDialers: true,
   }
 
   const track = (server: Server): void => {
@@ -213,8 +216,9 @@ function newState(conn: RpcConnection, auth: DaemonAuth | undefined): Connection
   const keyText = key === undefined ? undefined : encodeKey(key)
   let principal = keyText === undefined ? undefined : auth?.byPublicKey(keyText)
   if (auth === undefined) {
-    // Open daemon: a client is the key it handshook with (a fresh key per process without one).
-    principal = { kind: 'account', name: keyText === undefined ? 'anonymous' : `key:${keyText}` }
+    // Open daemon: a client is the key it handshook with; a keyless (NK) client is its own
+    // connection only, so two keyless clients are never one principal (the relay's rule).
+    principal = { kind: 'account', name: keyText === undefined ? peerIdentity(conn) : `key:${keyText}` }
   }
   // The back-off's source is the remote IP (every port of one host is one guesser).
   return { principal, instances: new Set(), conn, source: conn.remoteAddress ?? 'local', localUid: undefined }

@@ -119,7 +119,12 @@ export function daemonMethods(c: MethodContext): Record<string, Handler> {
     }
     state.principal = principal
     c.loginDone(conn, true)
-    c.log('auth', { kind: principal.kind, name: principal.name, source: state.source })
+    c.log('auth', {
+      kind: principal.kind,
+      name: principal.name,
+      source: state.source,
+      security: state.conn.security,
+    })
     return { principal }
   }
   methods['daemon.auth.local'] = (data, ctx) => {

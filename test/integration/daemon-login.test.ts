@@ -132,6 +132,44 @@ describe('daemon password login over TCP', () => {
     for (const ms of times) assert.ok(ms < 5000, `a login took ${ms} ms`)
   })
 
+  test('a client without a key pair runs Noise NK (the daemon proven by its pinned key) and logs in by password', async () => {
+    const daemon = await startTcpDaemon('nk')
+    const d = openDaemonDirectory({
+      address: daemon.address,
+      connect: { serverKey: daemon.publicKey },
+      login: passwordLogin('bob', PASSWORDS.bob),
+    })
+    cleanups.push(() => d.closeAndWait())
+    await d.publish({
+      name: 'bob.nk',
+      instance: 'nk1',
+      address: 'unix:/nonexistent/nk.sock',
+      pid: process.pid,
+      user: 'bob',
+      protocols: [],
+      topics: [],
+      publishes: [],
+      joinedAt: Date.now(),
+    })
+    assert.deepEqual(
+      (await d.list()).map((e) => e.instance),
+      ['nk1'],
+    )
+    const login = events.find((e) => e['daemon'] === 'nk' && e['event'] === 'auth')
+    assert.equal(
+      `${login?.['kind']}:${login?.['name']} over ${login?.['security']}`,
+      'account:bob over noise-nk',
+    )
+    // A wrong pinned key fails the handshake: NK authenticates the daemon.
+    const wrong = openDaemonDirectory({
+      address: daemon.address,
+      connect: { serverKey: generateKeyPair().publicKey },
+      login: passwordLogin('bob', PASSWORDS.bob),
+    })
+    cleanups.push(() => wrong.closeAndWait())
+    assert.equal(await codeOf(wrong.list()), 'HANDSHAKE_FAILED')
+  })
+
   test('a wrong password and an unknown user are AUTH_FAILED', async () => {
     const daemon = await startTcpDaemon('wrong')
     const options = { directory: daemon.address, daemonKey: daemon.publicKey, runtimeDir: tmp.path }

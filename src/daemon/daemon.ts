@@ -140,7 +140,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     else loginGate.failed(conn)
   }
   const relay = daemonRelay({ table, auth, stateOf, log })
-  const handlers = { ...daemonMethods({ table, auth, stateOf, loginDone, log }), ...relay.handlers }
+  const loginSpent = (conn: RpcConnection): boolean => loginGate.spent(conn)
+  const handlers = {
+    ...daemonMethods({ table, auth, stateOf, loginDone, loginSpent, log }),
+    ...relay.handlers,
+  }
   const listenOptions: ListenOptions = {
     ...options.listen,
     keys: pair,

@@ -3,7 +3,10 @@
  * connection has proven a principal (cookie, password or a known key) it holds a handshake slot
  * (the listener's `maxHandshaking`, `maxHandshakingPerSource`: more are turned away with
  * HANDSHAKE_BUSY), it must log in within `handshakeTimeoutMs` of being served (else it is turned
- * away with HANDSHAKE_TIMEOUT), and it may fail at most `maxFailures` logins (then AUTH_FAILED).
+ * away with HANDSHAKE_TIMEOUT), and it may fail at most `maxFailures` logins: after that every
+ * login on it is answered AUTH_FAILED at once (no password is checked) and the deadline closes it
+ * with AUTH_FAILED. Closing it at the last failure instead could overtake that failure's own
+ * answer, which is still being written.
  * So a password guesser pays the back-off's waits inside one bounded deadline per connection and
  * cannot hold more connections in that state than the handshake limits allow.
  */
@@ -23,8 +26,10 @@ export interface LoginGateOptions {
 
 interface Pending {
   readonly release: () => void
-  readonly timer: NodeJS.Timeout
+  timer: NodeJS.Timeout | undefined
   failures: number
+  /** Why it may not try again (maxFailures reached). */
+  spent: string | undefined
 }
 
 export class LoginGate {
@@ -53,11 +58,13 @@ export class LoginGate {
       this.#turnAway(conn, 'HANDSHAKE_BUSY', `${release.message}, counting connections not logged in`)
       return
     }
-    const timer = setTimeout(() => {
-      this.#turnAway(conn, 'HANDSHAKE_TIMEOUT', `no login within ${this.timeoutMs} ms`)
+    const p: Pending = { release, timer: undefined, failures: 0, spent: undefined }
+    p.timer = setTimeout(() => {
+      if (p.spent !== undefined) this.#turnAway(conn, 'AUTH_FAILED', p.spent)
+      else this.#turnAway(conn, 'HANDSHAKE_TIMEOUT', `no login within ${this.timeoutMs} ms`)
     }, this.timeoutMs)
-    timer.unref()
-    this.#pending.set(conn, { release, timer, failures: 0 })
+    p.timer.unref()
+    this.#pending.set(conn, p)
     conn.once('close', () => this.#end(conn))
   }
 
@@ -66,17 +73,17 @@ export class LoginGate {
     this.#end(conn)
   }
 
-  /** A login on `conn` failed; the last one allowed closes it (after its answer is sent). */
+  /** A login on `conn` failed; after the last one allowed, it gets no more tries. */
   failed(conn: RpcConnection): void {
     const p = this.#pending.get(conn)
     if (p === undefined) return
     p.failures++
-    if (p.failures < this.maxFailures) return
-    // After the failed call's answer has gone out, so the client learns AUTH_FAILED for the call
-    // too: the answer is queued in this turn's microtasks and the session flushes it in a
-    // setImmediate queued after this one, so the turn-away waits one more check phase.
-    const why = `${p.failures} failed logins on this connection`
-    setImmediate(() => setImmediate(() => this.#turnAway(conn, 'AUTH_FAILED', why)))
+    if (p.failures >= this.maxFailures) p.spent = `${p.failures} failed logins on this connection`
+  }
+
+  /** May `conn` try no more logins? */
+  spent(conn: RpcConnection): boolean {
+    return this.#pending.get(conn)?.spent !== undefined
   }
 
   /** The daemon is stopping. */

@@ -33,6 +33,8 @@ export interface MethodContext {
   stateOf(conn: RpcConnection): ConnectionState
   /** A login on `conn` succeeded (it leaves the login gate) or failed (counted toward closing it). */
   loginDone(conn: RpcConnection, ok: boolean): void
+  /** The connection used up its failed logins: it gets no more tries (the gate closes it). */
+  loginSpent(conn: RpcConnection): boolean
   log(event: string, fields: Record<string, unknown>): void
 }
 
@@ -109,6 +111,11 @@ export function daemonMethods(c: MethodContext): Record<string, Handler> {
   ): Promise<{ principal: Principal }> => {
     const conn = connOf(ctx)
     const state = c.stateOf(conn)
+    if (c.loginSpent(conn))
+      throw sbError(
+        'AUTH_FAILED',
+        'too many failed logins on this connection: it closes at its login deadline',
+      )
     let principal: Principal
     try {
       principal = await step()

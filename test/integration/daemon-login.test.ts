@@ -246,7 +246,7 @@ describe('daemon password login over TCP', () => {
       'the link to lose its connection',
     )
 
-    // Three wrong passwords on one connection: it is closed with AUTH_FAILED.
+    // Three wrong passwords on one connection: it may try no more, and is closed with AUTH_FAILED.
     const guesser = await connect(daemon.address, {
       keys: generateKeyPair(),
       serverKey: daemon.publicKey,
@@ -266,6 +266,12 @@ describe('daemon password login over TCP', () => {
         'AUTH_FAILED',
       )
     }
+    // Spent: even the right password is refused now, without a password check; the login
+    // deadline then closes it with AUTH_FAILED.
+    assert.equal(
+      await codeOf(guesser.request('daemon.auth.password', { user: 'alice', password: PASSWORDS.alice })),
+      'AUTH_FAILED',
+    )
     await waitFor(
       () =>
         events.some(

@@ -257,8 +257,10 @@ export const ADVICE: Record<ErrorCode, Advice> = {
       'Check on the peer whether it happened (or mark the call `idempotent: true` if running it twice is harmless, so the link resends it).',
   },
   NOT_CONNECTED: {
-    meaning: 'A `oneShot: true` message found no connection up, so it was not sent.',
-    action: 'Send it again later, or drop `oneShot` so it waits in the queue for a connection.',
+    meaning:
+      'The message was not sent: it was `oneShot: true` and found no connection up, or it waited for a joined peer that left the directory meanwhile.',
+    action:
+      'Send it again later, or drop `oneShot` so it waits in the queue for a connection; by name, call again to reach another instance.',
   },
   INPUT_INVALID: {
     meaning:

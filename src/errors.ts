@@ -111,7 +111,11 @@ export const ErrorCodes = {
     retryable: false,
     message: 'connection lost after the message was written; it may or may not have run',
   },
-  NOT_CONNECTED: { wire: 0, retryable: true, message: 'no connection is up (one-shot message)' },
+  NOT_CONNECTED: {
+    wire: 0,
+    retryable: true,
+    message: 'no connection is up (a one-shot message, or a joined peer that left); it was not sent',
+  },
   ORDER_BROKEN: {
     wire: 0,
     retryable: false,

@@ -36,6 +36,8 @@ export interface RelayHubStats {
   active: number
   /** Relayed connections opened since start. */
   opened: number
+  /** Asked for an instance not registered here (it left, or has not registered again yet). */
+  notFound: number
   /** Bytes forwarded dialer → target and target → dialer. */
   bytesToTarget: number
   bytesToDialer: number
@@ -44,7 +46,13 @@ export interface RelayHubStats {
 export class RelayHub {
   private readonly lookup: (instance: string) => RelayTarget | undefined
   private readonly options: RelayHubOptions
-  private readonly stats: RelayHubStats = { active: 0, opened: 0, bytesToTarget: 0, bytesToDialer: 0 }
+  private readonly stats: RelayHubStats = {
+    active: 0,
+    opened: 0,
+    notFound: 0,
+    bytesToTarget: 0,
+    bytesToDialer: 0,
+  }
 
   constructor(lookup: (instance: string) => RelayTarget | undefined, options: RelayHubOptions = {}) {
     this.lookup = lookup
@@ -59,7 +67,10 @@ export class RelayHub {
     try {
       const { target: instance, rest } = await readRelayHeader(body)
       const target = this.lookup(instance)
-      if (target === undefined) throw sbError('PEER_NOT_FOUND', `no peer instance '${instance}' is connected`)
+      if (target === undefined) {
+        this.stats.notFound++
+        throw sbError('PEER_NOT_FOUND', `no peer instance '${instance}' is connected`)
+      }
       const allowed = this.options.mayReach === undefined || (await this.options.mayReach(ctx, target))
       if (!allowed) throw sbError('NOT_PERMITTED', `the policy does not let this caller reach '${instance}'`)
       toTarget = this.forward(rest, body, 'bytesToTarget')

@@ -50,6 +50,9 @@ export function openDaemonDirectory(options: DaemonDirectoryOptions): DaemonDire
 /** How many times a resync lists again because changes arrived while it listed. */
 const RELIST_TRIES = 3
 
+/** How long expectedBack waits for news before it lets its caller try again, ms. */
+const EXPECTED_BACK_PAUSE_MS = 250
+
 export class DaemonDirectory implements Directory {
   readonly link: Link
   private readonly leaseMs: number
@@ -74,6 +77,10 @@ export class DaemonDirectory implements Directory {
   private heartbeatTimer: NodeJS.Timeout | undefined
   /** Checks, a lease after a resync, of entries its list did not have. */
   private readonly leaveChecks = new Set<NodeJS.Timeout>()
+  /** Instances a resync found missing whose leave is not confirmed yet (they may register again). */
+  private readonly awaited = new Set<string>()
+  /** Told of each change heard and each resync ended (expectedBack's callers wait on it). */
+  private readonly newsWaiters = new Set<() => void>()
   /** The shortest lease the daemon granted (ms): heartbeats go at a third of it. */
   private grantedMs: number
   private everReady = false
@@ -197,6 +204,35 @@ export class DaemonDirectory implements Directory {
     return this.ensureLogin()
   }
 
+  /**
+   * The daemon said it does not know `instance`: true when it is expected back (after a daemon
+   * restart the others register again one by one), once something changed or after a short
+   * pause, so the caller asks again; false when it is not (our watches dropped it, or the resync
+   * confirmed its leave one lease later), so the caller stops asking.
+   */
+  async expectedBack(instance: string, signal: AbortSignal): Promise<boolean> {
+    const expected = (): boolean =>
+      !this.closed &&
+      !signal.aborted &&
+      this.view.get(instance) !== undefined &&
+      (this.resyncing !== undefined || this.awaited.has(instance))
+    if (!expected()) return false
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.newsWaiters.delete(done)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      // The pause covers news that came before our subscription did (a join the daemon sent
+      // before this connection watched its changes).
+      const timer = setTimeout(done, EXPECTED_BACK_PAUSE_MS)
+      this.newsWaiters.add(done)
+      signal.addEventListener('abort', done, { once: true })
+    })
+    return !signal.aborted && !this.closed && this.view.get(instance) !== undefined
+  }
+
   /** Resolves once the first view of the directory is loaded (tests, and a resync, wait for it). */
   async settled(): Promise<void> {
     await this.viewSeeded
@@ -291,6 +327,7 @@ export class DaemonDirectory implements Directory {
       } while (this.resyncAgain && !this.closed)
     })().finally(() => {
       this.resyncing = undefined
+      this.tellNews()
     })
   }
 
@@ -313,10 +350,13 @@ export class DaemonDirectory implements Directory {
     // Missing now is not gone yet: after a daemon restart the others register again one by one.
     // Those still missing one lease later have left (they would have registered by then).
     const missing = this.view.instances().filter((instance) => !now.has(instance))
+    // This list is the word now: what an earlier resync awaited is either in it or missing again.
+    this.awaited.clear()
     if (missing.length > 0) this.confirmLeavesLater(missing)
   }
 
   private confirmLeavesLater(instances: string[]): void {
+    for (const instance of instances) this.awaited.add(instance)
     const timer = setTimeout(() => {
       this.leaveChecks.delete(timer)
       if (this.closed || this.link.state !== 'ready') return // the next resync looks again
@@ -324,9 +364,11 @@ export class DaemonDirectory implements Directory {
         (entries) => {
           const live = new Set(entries.map((e) => e.instance))
           for (const instance of instances) {
+            this.awaited.delete(instance)
             const old = this.view.get(instance)
             if (old !== undefined && !live.has(instance)) this.apply('leave', old)
           }
+          this.tellNews()
         },
         (err: SwitchboardError) => this.report(err),
       )
@@ -358,8 +400,15 @@ export class DaemonDirectory implements Directory {
     if (typeof change !== 'object' || change === null) return
     const checked = checkEntry(change.entry)
     if (checked.problem !== undefined) return
-    if (change.type === 'join' || change.type === 'change' || change.type === 'leave')
+    if (change.type === 'join' || change.type === 'change' || change.type === 'leave') {
+      this.awaited.delete(checked.entry.instance)
       this.apply(change.type === 'leave' ? 'leave' : 'join', checked.entry)
+      this.tellNews()
+    }
+  }
+
+  private tellNews(): void {
+    for (const waiter of [...this.newsWaiters]) waiter()
   }
 
   /** Applies a join or leave to what the watches know, and tells them if anything changed. */

@@ -7,10 +7,11 @@
  * private); the real conditions are in test/multiprocess/relay-daemon-users and relay-netns.
  */
 import assert from 'node:assert/strict'
-import { join as joinPath } from 'node:path'
+import { dirname, join as joinPath } from 'node:path'
 import { after, test } from 'node:test'
 import { run } from '../../src/cli/run.ts'
 import { startDaemon } from '../../src/daemon/daemon.ts'
+import { cookieLogin, type DaemonLogin } from '../../src/discovery/daemon-login.ts'
 import { sbError } from '../../src/errors.ts'
 import type { DialFunction } from '../../src/link/options.ts'
 import { join } from '../../src/peer/join.ts'
@@ -34,7 +35,12 @@ async function setup() {
     await daemon.close()
     await tmp.cleanup()
   })
-  const peer = async (name: string, keys: ReturnType<typeof generateKeyPair>, direct?: DialFunction) => {
+  const peer = async (
+    name: string,
+    keys: ReturnType<typeof generateKeyPair>,
+    direct?: DialFunction,
+    more: { leaseMs?: number; daemonLogin?: DaemonLogin } = {},
+  ) => {
     const p = await join({
       name,
       runtimeDir: tmp.path,
@@ -43,6 +49,7 @@ async function setup() {
       // Peers of one key pair (one principal to an open daemon) accept each other.
       allow: [keys.publicKey],
       ...(direct === undefined ? {} : { dial: direct }),
+      ...more,
     })
     joined.push(p)
     p.handle('who', () => p.instance)
@@ -89,4 +96,74 @@ test('a peer joined through a daemon dials direct first when it can', async () =
   assert.match(header!, /CONNECTED\s+ROUTE$/)
   await waitFor(() => lines.length === 2, { what: 'two rows' })
   for (const line of lines) assert.match(line, /yes\s+direct$/)
+})
+
+test('after a daemon restart, a relayed call waits for its target to register again (within a lease)', async () => {
+  const { socket, daemon, peer } = await setup()
+  const keys = generateKeyPair()
+  // The target's logins wait on a gate: closed, it cannot register on the restarted daemon.
+  let gate: Promise<void> = Promise.resolve()
+  let openGate = (): void => {}
+  const cookie = cookieLogin(dirname(socket))
+  const target = await peer('target', keys, undefined, {
+    leaseMs: 5000,
+    daemonLogin: async (call) => {
+      await gate
+      await cookie(call)
+    },
+  })
+  const dialer = await peer('dialer', keys, refused, { leaseMs: 5000 })
+  assert.equal(await dialer.request('target', 'who'), target.instance)
+
+  gate = new Promise<void>((resolve) => {
+    openGate = resolve
+  })
+  await daemon.close()
+  const again = await startDaemon({ socket, limits: { minLeaseMs: 50 } })
+  after(() => again.close())
+  const answer = dialer.request('target', 'who', { idempotent: true, timeout: 15_000 })
+  // More refusals than the link's own retries (3) allow: without waiting for the target, the
+  // call would have failed by now with CONNECT_FAILED.
+  await waitFor(() => again.relayStats().notFound >= 6, {
+    what: 'the relay to be asked for the target again',
+  })
+  openGate()
+  assert.equal(await answer, target.instance)
+  assert.equal(again.relayStats().opened, 1)
+  assert.equal(dialer.peers().find((p) => p.instance === target.instance)?.route, 'relay')
+})
+
+test('after a daemon restart, a relayed call to a target that never registers again fails once its lease has passed', async () => {
+  const { socket, daemon, peer } = await setup()
+  const keys = generateKeyPair()
+  let comesBack = true
+  const cookie = cookieLogin(dirname(socket))
+  const target = await peer('target', keys, undefined, {
+    leaseMs: 1000,
+    daemonLogin: async (call) => {
+      if (!comesBack) throw sbError('AUTH_FAILED', 'this target stays away (test)')
+      await cookie(call)
+    },
+  })
+  const dialer = await peer('dialer', keys, refused, { leaseMs: 1000 })
+  assert.equal(await dialer.request('target', 'who'), target.instance)
+  comesBack = false
+  await daemon.close()
+  const again = await startDaemon({ socket, limits: { minLeaseMs: 50 } })
+  after(() => again.close())
+  const left = new Promise<void>((resolve) =>
+    dialer.on('peers', (c) => {
+      if (c.type === 'leave' && c.peer.instance === target.instance) resolve()
+    }),
+  )
+  await assert.rejects(
+    dialer.request('target', 'who', { idempotent: true, timeout: 15_000 }),
+    (err: { code?: string }) => {
+      // Refused by the relay, or (when the leave was heard first) not sent to a peer that left.
+      assert.ok(['CONNECT_FAILED', 'NOT_CONNECTED'].includes(err.code ?? ''), String(err.code))
+      return true
+    },
+  )
+  await left
+  assert.equal(again.relayStats().opened, 0)
 })

@@ -29,7 +29,7 @@ import { budget } from '../budget.ts'
 import { type Child, startProgram } from '../helpers/child.ts'
 import { compileProgram } from '../helpers/compile-program.ts'
 import { makeRuntimeDir, type RuntimeDir } from '../helpers/tmp.ts'
-import { waitFor } from '../helpers/wait.ts'
+import { waitFor, withTimeout } from '../helpers/wait.ts'
 
 const MiB = 1024 * 1024
 const HUB_RSS_LIMIT = 128 * MiB
@@ -165,7 +165,8 @@ after(async () => {
   if (daemonProcess !== undefined) {
     const exited = once(daemonProcess.proc, 'exit')
     daemonProcess.proc.stdin!.end()
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
+    // A clean exit on stdin's end; kill() below covers one that does not come.
+    await withTimeout(exited, 5000, 'the daemon to exit on stdin end').catch(() => {})
     await daemonProcess.kill()
   }
   await dir?.cleanup()
